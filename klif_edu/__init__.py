@@ -1,0 +1,10 @@
+"""klif-edu: a notebook-first teaching package about the KLIF spiking neuron.
+
+KLIF (Jiang & Zhang, 2023) is a leaky integrate-and-fire neuron with one learnable scale k
+per layer: it fires on F[t] = ReLU(k * H[t]), so training k reshapes the surrogate gradient.
+"""
+from . import functional, surrogate
+from .neurons import KLIF, LIF, Trace
+
+__all__ = ["KLIF", "LIF", "Trace", "functional", "surrogate", "__version__"]
+__version__ = "0.1.0"

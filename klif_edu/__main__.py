@@ -1,0 +1,4 @@
+"""`python -m klif_edu` runs the `klif-edu` command."""
+from .cli import main
+
+raise SystemExit(main())

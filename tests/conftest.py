@@ -1,0 +1,8 @@
+"""Test-wide set-up: a non-interactive Matplotlib backend and the CPU."""
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+os.environ.setdefault("KLIF_EDU_DEVICE", "cpu")
+os.environ.setdefault("KLIF_EDU_QUICK", "1")
