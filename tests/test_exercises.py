@@ -1,0 +1,154 @@
+"""Exercises: every reference answer is judged right, a known-wrong one wrong with a hint."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from klif_edu import LIF, surrogate
+from klif_edu.exercises import EXERCISES, Solution, check, names, solution
+
+ALL_NAMES = list(EXERCISES)
+
+
+def test_every_notebook_has_two_or_three_exercises():
+    for nb in ("01", "02", "03"):
+        assert 2 <= len(names(nb)) <= 3, nb
+    assert sorted(names()) == sorted(ALL_NAMES)
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_reference_answer_is_right(name, capsys):
+    answer = EXERCISES[name].answer()
+    assert check(name, answer, strict=True) is True
+    assert check(name, answer) is True
+    out = capsys.readouterr().out
+    assert "right" in out and "not quite" not in out
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_known_wrong_answer_is_wrong_with_hint(name, capsys):
+    ex = EXERCISES[name]
+    assert check(name, ex.wrong_example) is False
+    out = capsys.readouterr().out
+    assert "not quite" in out and "Hint:" in out and ex.hint in out
+    with pytest.raises(AssertionError, match="Hint:"):
+        check(name, ex.wrong_example, strict=True)
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+@pytest.mark.parametrize("missing", [None, ...])
+def test_not_attempted(name, missing, capsys):
+    assert check(name, missing) is False
+    out = capsys.readouterr().out
+    assert "not attempted" in out and "Hint" not in out
+    with pytest.raises(AssertionError, match="not attempted"):
+        check(name, missing, strict=True)
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_known_mistakes_get_their_own_hint(name, capsys):
+    ex = EXERCISES[name]
+    for wrong, why in ex.mistakes:
+        value = wrong()
+        assert check(name, value) is False, (name, value)
+        assert why in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_solution_reveals_the_reference(name):
+    ex = EXERCISES[name]
+    text = solution(name)
+    assert isinstance(text, Solution) and name in text and ex.question in text
+    answer = ex.answer()
+    shown = f"{answer:.4g}" if isinstance(answer, float) else str(answer)
+    assert f"**{shown}**" in text
+    assert text._repr_markdown_() == str(text)
+
+
+def test_solution_is_not_printed_by_check(capsys):
+    check("03.k_slope", 1.0)
+    check("03.k_slope", 2.0)
+    assert "Answer:" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "odd", ["two", [2.0], {"k": 2}, object(), torch.ones(3), float("nan"), float("inf"), True]
+)
+def test_odd_answers_never_raise(odd, capsys):
+    assert check("03.k_slope", odd) is False
+    assert "Hint:" in capsys.readouterr().out
+
+
+def test_numeric_answers_in_other_types_are_accepted():
+    ref = EXERCISES["03.k_slope"].answer()
+    for value in (ref, int(ref), np.float32(ref), torch.tensor(ref), torch.tensor([ref]), f" {ref} "):
+        assert check("03.k_slope", value, strict=True)
+
+
+def test_tolerance_accepts_rounding_but_not_a_different_answer():
+    ref = EXERCISES["02.hand_grad"].answer()
+    assert check("02.hand_grad", round(ref, 2), strict=True)
+    assert not check("02.hand_grad", ref * 1.05)
+
+
+def test_integer_exercise_rejects_fractions(capsys):
+    ref = EXERCISES["01.first_spike"].answer()
+    assert check("01.first_spike", float(ref), strict=True)
+    assert not check("01.first_spike", ref + 0.5)
+    assert "whole number" in capsys.readouterr().out
+
+
+def test_choice_exercise_ignores_case_and_spaces(capsys):
+    ref = EXERCISES["02.narrowest"].answer()
+    assert check("02.narrowest", f"  {ref.lower()} ", strict=True)
+    assert not check("02.narrowest", "Gaussian")
+    assert "expected one of" in capsys.readouterr().out
+
+
+def test_unknown_exercise(capsys):
+    assert check("99.nope", 1.0) is False
+    assert "no exercise called" in capsys.readouterr().out
+    with pytest.raises(AssertionError):
+        check("99.nope", 1.0, strict=True)
+    with pytest.raises(KeyError):
+        solution("99.nope")
+
+
+# The reference answers come from the library; pin them to hand-derived values so a
+# regression in the library or a registry slip shows up here.
+HAND = {
+    "01.first_spike": 2,  # H = 0.6, 0.9, 1.05
+    "01.most_spikes_tau": 1.5,
+    "01.beta": 1 - 1 / 4,
+    "02.sigmoid_peak": 8 / 4,
+    "02.hand_grad": 4 * (1 / (1 + math.exp(0.8))) * (1 - 1 / (1 + math.exp(0.8))) / 2,
+    "02.narrowest": "FastSigmoid",
+    "03.k_slope": 2 * 4 / 4,
+    "03.k_center": 1 / 0.5,
+    "03.gate_grad": 0.0,
+}
+
+
+def test_hand_values_cover_every_exercise():
+    assert set(HAND) == set(EXERCISES)
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_reference_matches_hand_derivation(name):
+    ref, hand = EXERCISES[name].answer(), HAND[name]
+    if isinstance(hand, str):
+        assert ref == hand
+    else:
+        assert math.isclose(float(ref), hand, rel_tol=1e-6, abs_tol=1e-9)
+
+
+def test_most_spikes_tau_really_fires_most():
+    counts = {tau: int(LIF(tau=tau)(torch.full((20, 1), 1.2)).sum()) for tau in (1.5, 2.0, 4.0, 8.0)}
+    assert counts[1.5] > max(c for t, c in counts.items() if t != 1.5)
+
+
+def test_gate_grad_wrong_example_is_the_ungated_surrogate():
+    ungated = 1.5 * float(surrogate.Sigmoid(4.0).derivative(torch.tensor(1.5 * -0.3 - 1.0)))
+    assert ungated > 1e-3  # big enough to be told apart from 0
+    assert math.isclose(EXERCISES["03.gate_grad"].wrong_example, ungated, rel_tol=1e-6)
