@@ -325,7 +325,8 @@ def _verdict(ex: Exercise, answer: Any) -> tuple[str, str]:
     return "wrong", f"{ex.name}: not quite ({answer!r}). Hint: {ex.hint}"
 
 
-_MARK = {"right": "\u2705", "wrong": "\u274c", "not attempted": "\u23f3"}
+# Marks in DejaVu Sans (so they show without an emoji font): check, cross, open circle.
+_MARK = {"right": "\u2714", "wrong": "\u2718", "not attempted": "\u25cb"}
 
 
 def check(name: str, answer: Any, *, strict: bool = False) -> bool:
