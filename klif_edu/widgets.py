@@ -133,9 +133,14 @@ def _set_checked(name: str, control: widgets.ValueWidget, value: Any, where: str
     control.value = value
 
 
+def _style(**extra: str) -> dict[str, str]:
+    """The same description width for every control, so they line up."""
+    return {"description_width": "110px", **extra}
+
+
 def _slider(description: str, value: float, lo: float, hi: float, step: float) -> widgets.FloatSlider:
     return widgets.FloatSlider(value=value, min=lo, max=hi, step=step, description=description,
-                               continuous_update=False, style={"description_width": "initial"})
+                               continuous_update=False, style=_style())
 
 
 class NeuronExplorer(_Explorer):
@@ -146,11 +151,13 @@ class NeuronExplorer(_Explorer):
             "k": _slider("k", 1.5, 0.1, 4.0, 0.05),
             "tau": _slider("tau", 2.0, 1.1, 10.0, 0.1),
             "v_threshold": _slider("V_th", 1.0, 0.2, 2.0, 0.05),
-            "input": widgets.Dropdown(options=INPUT_KINDS, value="step", description="input"),
-            "strength": _slider("input strength", 1.5, 0.0, 4.0, 0.05),
-            "reset": widgets.ToggleButtons(options=("hard", "soft"), value="hard", description="reset"),
+            "input": widgets.Dropdown(options=INPUT_KINDS, value="step", description="input", style=_style()),
+            "strength": _slider("input strength", 1.2, 0.0, 4.0, 0.05),
+            "reset": widgets.ToggleButtons(options=("hard", "soft"), value="hard", description="reset",
+                                           style=_style(button_width="80px")),
             "alpha": _slider("surrogate alpha", 4.0, 0.5, 10.0, 0.25),
-            "seed": widgets.IntText(value=0, description="seed", layout=widgets.Layout(width="150px")),
+            "seed": widgets.IntText(value=0, description="seed", style=_style(),
+                                    layout=widgets.Layout(width="230px")),
         }
         self.steps = steps
         super().__init__(controls, initial, figsize=(10, 6.2), dpi=dpi)
@@ -196,12 +203,13 @@ class SurrogateExplorer(_Explorer):
 
     def __init__(self, *, dpi: int = 80, **initial: Any) -> None:
         controls = {
-            "family": widgets.Dropdown(options=tuple(SURROGATES), value="Sigmoid", description="surrogate"),
+            "family": widgets.Dropdown(options=tuple(SURROGATES), value="Sigmoid", description="surrogate",
+                                       style=_style()),
             "alpha": _slider("alpha", 4.0, 0.25, 10.0, 0.25),
             "k": _slider("k", 1.5, 0.1, 4.0, 0.05),
             "v_threshold": _slider("V_th", 1.0, 0.2, 2.0, 0.05),
             "compare": widgets.Text(value="1", description="compare ks", placeholder="e.g. 0.5, 1, 2",
-                                    continuous_update=False, style={"description_width": "initial"}),
+                                    continuous_update=False, style=_style()),
         }
         super().__init__(controls, initial, figsize=(10, 4.4), dpi=dpi)
         c = controls
