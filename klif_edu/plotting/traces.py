@@ -163,7 +163,8 @@ def plot_gate_histogram(
     if pile in range(len(nf)) and nf[pile] > 1.6 * rest > 0:
         ax.set_ylim(0, 1.35 * rest)
         ax.annotate(f"↑ bar cut: {int((f == 0).sum())} values F = 0 (every H ≤ 0)", xy=(0.0, 1.35 * rest),
-                    xytext=(6, -14), textcoords="offset points", fontsize="small", color=PALETTE["F"])
+                    xytext=(6, -14), textcoords="offset points", fontsize="small", color=PALETTE["F"],
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.9, "pad": 1}, zorder=5)
     ax.axvline(0.0, color="0.3", lw=1, label="0: gate closes below")
     if v_threshold is not None:
         ax.axvline(_as_float(v_threshold, "v_threshold", where), color=PALETTE["V_th"], ls="--", label="V_th")
