@@ -199,3 +199,12 @@ def test_events_to_frames_counts_and_edge_cases():
     assert half.shape == (2, 2, 3, 3) and half[0, 1, 1, 0] == 2
     with pytest.raises(ValueError, match="binning"):
         events_to_frames(ev, (6, 6, 2), 2, binning="space")
+
+
+def test_event_datasets_pickle_for_dataloader_workers(tmp_path):
+    import pickle
+
+    write_nmnist(tmp_path)
+    ds = load_dataset("nmnist", "test", data_dir=tmp_path, download=False, limit=2)
+    copy = pickle.loads(pickle.dumps(ds))
+    assert torch.equal(copy[0][0], ds[0][0]) and copy.targets.tolist() == ds.targets.tolist()

@@ -95,9 +95,14 @@ def _construct(cls, trust_files: bool, **kwargs):
     if not trust_files:
         return cls(**kwargs)
     obj = cls.__new__(cls)
-    obj._check_exists = lambda: True  # we found the extracted files ourselves
+    obj._check_exists = _files_found  # we found the extracted files ourselves
     obj.__init__(**kwargs)
+    del obj._check_exists  # back to tonic's own method; keeps the dataset picklable for workers
     return obj
+
+
+def _files_found() -> bool:
+    return True
 
 
 def tonic_source(name: str, split: str, root: pathlib.Path, download: bool) -> TonicSource:
