@@ -55,7 +55,7 @@ def test_limit_and_seed_pick_a_fixed_subset():
     c = load_dataset("embedded-fashion-mnist", "train", limit=50, seed=2)
     assert len(a) == 50 and a.indices == b.indices and a.indices != c.indices
     assert torch.equal(a[7][0], b[7][0]) and a.targets.tolist() == [a[i][1] for i in range(50)]
-    assert a.spec.name == "embedded-fashion-mnist" and a.time_steps == 8
+    assert a.spec.name == "embedded-fashion-mnist" and a.time_steps == 8 and a.input_shape == (1, 28, 28)
     assert len(load_dataset("embedded-fashion-mnist", "test", limit=10_000)) == 500
 
 

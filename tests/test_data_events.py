@@ -107,6 +107,8 @@ def test_cifar10_dvs_aedat4_files_with_fixed_9_to_1_split(tmp_path):
     assert x.shape == (20, 2, 128, 128) and x.sum() == 60  # 60 events, 3 per frame
     small, _ = load_dataset("cifar10-dvs", "test", data_dir=tmp_path, download=False, downscale=4)[0]
     assert small.shape == (20, 2, 32, 32) and small.sum() == 60
+    assert load_dataset("cifar10-dvs", "test", data_dir=tmp_path, download=False, downscale=4,
+                        limit=1).input_shape == (2, 32, 32)
 
 
 def test_cifar10_dvs_split_is_per_class_disjoint_and_fixed():

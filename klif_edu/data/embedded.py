@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import sys
 
 import numpy as np
 import torch
@@ -25,8 +26,12 @@ EVENTS_FILE = "fashion_mnist_events.npz"
 
 
 def embedded_file(filename: str, data_dir: str | os.PathLike | None = None) -> pathlib.Path:
-    """Path of an embedded file: data_root(data_dir)/embedded first, then <repository>/data/embedded."""
-    candidates = [data_root(data_dir) / "embedded" / filename, repo_data_dir() / "embedded" / filename]
+    """Path of an embedded file: data_root(data_dir)/embedded, <repository>/data/embedded, or installed.
+
+    The last place is <sys.prefix>/share/klif-edu/embedded, where a wheel's data-files land.
+    """
+    candidates = [data_root(data_dir) / "embedded" / filename, repo_data_dir() / "embedded" / filename,
+                  pathlib.Path(sys.prefix) / "share" / "klif-edu" / "embedded" / filename]
     for path in candidates:
         if path.is_file():
             return path

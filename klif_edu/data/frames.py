@@ -80,6 +80,7 @@ class FrameDataset(Dataset):
         self.targets = torch.as_tensor(list(source.targets), dtype=torch.long)
         W, H, P = self.sensor_size
         self.frame_shape = (time_steps, P, H // downscale, W // downscale)
+        self.input_shape = self.frame_shape[1:]  # (C, H, W) of one frame, after any downscale
         self.cache_dir = (None if cache_dir is None else
                           pathlib.Path(cache_dir) / f"T{time_steps}_{binning}_d{downscale}")
         self.cache_writes = 0  # how many frame files this object wrote (to see cache hits)

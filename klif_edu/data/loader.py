@@ -31,6 +31,7 @@ class LimitedDataset(Subset):
         super().__init__(dataset, sorted(perm[:limit].tolist()))
         self.spec = dataset.spec
         self.time_steps = dataset.time_steps
+        self.input_shape = dataset.input_shape
         self.targets = dataset.targets[torch.as_tensor(self.indices, dtype=torch.long)]
 
 

@@ -57,6 +57,7 @@ class ImageTensors(Dataset):
         self.targets = torch.as_tensor(targets, dtype=torch.long)
         self.spec = spec
         self.time_steps = spec.time_steps
+        self.input_shape = tuple(images.shape[1:])
         self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
 
