@@ -125,20 +125,20 @@ _LIST = [
         name="01.first_spike",
         question=(
             "A LIF neuron (tau=2, V_th=1, hard reset to 0) starts at rest and gets a constant "
-            "input X = 1.2 at every step. At which step t (counting from 0) does it fire first?"
+            "input X = 1.1 at every step. At which step t (counting from 0) does it fire first?"
         ),
-        reference=lambda: _first_spike_step(1.2, 2.0),
+        reference=lambda: _first_spike_step(1.1, 2.0),
         hint=(
             "Charge step by step with H[t] = V[t-1] + (X - V[t-1]) / tau from V = 0, "
             "and stop at the first H that reaches V_th = 1."
         ),
         worked=lambda a: (
-            "H[t] = V[t-1] + (1.2 - V[t-1]) / 2 from V = 0: "
-            f"{_charging(1.2, 2.0, a + 1)}. The first H >= 1 is at t = {a}."
+            "H[t] = V[t-1] + (1.1 - V[t-1]) / 2 from V = 0: "
+            f"{_charging(1.1, 2.0, a + 1)}. The first H >= 1 is at t = {a}."
         ),
-        wrong_example=3,
+        wrong_example=4,
         kind=_INTEGER,
-        mistakes=((lambda: _first_spike_step(1.2, 2.0) + 1, "Count the steps from t = 0, not from 1."),),
+        mistakes=((lambda: _first_spike_step(1.1, 2.0) + 1, "Count the steps from t = 0, not from 1."),),
     ),
     Exercise(
         name="01.most_spikes_tau",
