@@ -1,24 +1,184 @@
-"""The `klif-edu` command: demo, train, datasets."""
+"""The `klif-edu` command: demo, train, datasets.
+
+    klif-edu demo                                  # offline KLIF vs LIF, figures in runs/demo
+    klif-edu train --dataset fashion-mnist --neuron klif --epochs 1
+    klif-edu datasets                              # what is on disk, what to download
+
+Bad arguments, a missing dataset, an unusable device or checkpoint print one short message
+to stderr and exit with code 2 (a diverged run: 1; Ctrl-C: 130), never a traceback.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
+
+EXIT_USAGE = 2
+EXIT_DIVERGED = 1
+EXIT_INTERRUPTED = 130
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="klif-edu", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="offline KLIF vs LIF demo; writes figures and a summary under runs/demo")
+    """The argument parser (sub-commands demo, train, datasets)."""
+    parser = argparse.ArgumentParser(prog="klif-edu", description="KLIF spiking neurons for teaching.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,train,datasets}")
+
+    demo = sub.add_parser("demo", help="offline KLIF vs LIF demo; writes figures and a summary under runs/demo")
+    demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
+    demo.add_argument("--quick", action="store_true", help="a much shorter run (also: KLIF_EDU_QUICK=1)")
+
+    tr = sub.add_parser("train", help="train a network on a dataset; writes metrics, history and a checkpoint")
+    tr.add_argument("--dataset", required=True, help="dataset name (see `klif-edu datasets`)")
+    tr.add_argument("--neuron", required=True, choices=("klif", "lif"))
+    tr.add_argument("--arch", default="small", choices=("paper", "small"),
+                    help="paper: PLIF's network for the dataset; small: a fast classroom network (default)")
+    tr.add_argument("--epochs", type=_positive_int, default=1)
+    tr.add_argument("--time-steps", type=_positive_int, default=None, help="T (default: per network)")
+    tr.add_argument("--batch-size", type=_positive_int, default=64)
+    tr.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (cosine to 0)")
+    tr.add_argument("--loss", default="mse", choices=("mse", "ce"), help="mse on firing rates (PLIF) or ce")
+    tr.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    tr.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    tr.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    tr.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<neuron>-<arch>)")
+    tr.add_argument("--limit-train", type=_positive_int, default=None, help="use only N training samples")
+    tr.add_argument("--limit-test", type=_positive_int, default=None, help="use only N test samples")
+    tr.add_argument("--seed", type=_non_negative_int, default=0)
+    tr.add_argument("--num-workers", type=_non_negative_int, default=0, help="data loader processes")
+    tr.add_argument("--backend", default="eager", choices=("eager", "compiled"),
+                    help="neuron loop: eager (starts at once) or compiled (torch.compile; faster after warm-up)")
+    tr.add_argument("--log-every", type=_positive_int, default=50, help="a history row every N batches")
+    group = tr.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    group.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    tr.add_argument("--quiet", action="store_true", help="no progress bars, no per-epoch lines")
+
+    ds = sub.add_parser("datasets", help="list the datasets: present or missing, size, how to get them")
+    ds.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        from .demo import run_demo
+def _fail(command: str, message: Any, code: int = EXIT_USAGE) -> int:
+    print(f"klif-edu {command}: error: {message}", file=sys.stderr)
+    return code
 
-        run_demo()
+
+def _size(n: Any) -> str:
+    if not isinstance(n, (int, float)) or n <= 0:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return "-"
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from .data import dataset_status
+
+    try:
+        rows = dataset_status(args.data_dir)
+    except (TypeError, ValueError) as err:
+        return _fail("datasets", err)
+    header = ("name", "kind", "status", "size", "how to get it")
+    table = [(r["name"], r.get("kind", ""), "present" if r.get("present") else "missing",
+              _size(r.get("size_bytes")), r.get("how_to_get", "")) for r in rows]
+    widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(4)]
+    for row in [header, *table]:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row[:4], widths)) + "  " + str(row[4]))
     return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .checkpoint import CheckpointError
+    from .data import DATASETS, DatasetMissing
+    from .device import DeviceUnavailable
+    from .training import RunExists, TrainConfig, TrainingDiverged, train
+
+    if args.dataset not in DATASETS:
+        return _fail("train", f"unknown dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")
+    config = TrainConfig(
+        dataset=args.dataset, neuron=args.neuron, arch=args.arch, epochs=args.epochs,
+        time_steps=args.time_steps, batch_size=args.batch_size, lr=args.lr, device=args.device,
+        data_dir=args.data_dir, out=args.out, limit_train=args.limit_train, limit_test=args.limit_test,
+        seed=args.seed, resume=args.resume, overwrite=args.overwrite, num_workers=args.num_workers,
+        backend=args.backend, loss=args.loss, amp=not args.no_amp, log_every=args.log_every,
+        progress=False if args.quiet else None, verbose=not args.quiet,
+    )
+    try:
+        config.check()
+        result = train(config)
+    except (DatasetMissing, DeviceUnavailable, RunExists, CheckpointError, ValueError) as err:
+        return _fail("train", err)
+    except TrainingDiverged as err:
+        return _fail("train", err, EXIT_DIVERGED)
+    except KeyboardInterrupt:
+        out = args.out or f"runs/{args.dataset}-{args.neuron}-{args.arch}"
+        return _fail("train", f"interrupted; epochs already finished are saved in {out}/checkpoint.pt, "
+                     "continue with the same command and --resume", EXIT_INTERRUPTED)
+    m = result.metrics
+    k = m["k"]
+    print(f"test accuracy {m['test_accuracy']:.4f} after {m['epochs']} epoch(s), {m['wall_time_s']:.1f} s on "
+          f"{m['device']}" + (" | k " + " ".join(f"{n}={v:.3f}" for n, v in k.items()) if k else ""))
+    print(f"wrote {result.out / 'metrics.json'}, history.json, history.csv and checkpoint.pt")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .data import DatasetMissing
+    from .demo import run_demo
+
+    try:
+        summary = run_demo(out=args.out, quick=True if args.quick else None)
+    except DatasetMissing as err:
+        return _fail("demo", err)
+    except KeyboardInterrupt:
+        return _fail("demo", "interrupted", EXIT_INTERRUPTED)
+    print(f"wrote {summary['summary']} and {len(summary['figures'])} figures in {summary['out']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (argparse's own errors also return 2)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a usage error (2): argparse already printed why
+        return int(stop.code or 0) if not isinstance(stop.code, str) else EXIT_USAGE
+    if args.command == "datasets":
+        return _datasets(args)
+    if args.command == "train":
+        return _train(args)
+    return _demo(args)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,12 @@ Writes to ``config.out`` (default ``runs/<dataset>-<neuron>-<arch>``): ``checkpo
 after every epoch (atomic, previous one kept as ``checkpoint.prev.pt``), ``history.json`` and
 ``history.csv`` (format: ``klif_edu.history``; row 0 is the untrained network) and
 ``metrics.json`` at the end. ``resume=True`` continues from the checkpoint to the same
-numbers an uninterrupted run reaches: model init, data order (a seeded generator per epoch)
+numbers an uninterrupted run reaches (epochs are the unit: an interrupted epoch is redone;
+raising ``epochs`` of a finished run continues it, with the cosine recomputed over the new
+total): model init, data order (a seeded generator per epoch)
 and dropout (a seed per epoch) depend only on ``seed`` and the epoch. The learning rate
-follows a cosine from ``lr`` to 0 over ``epochs`` (PLIF's schedule), Adam as optimiser.
+follows a cosine from ``lr`` to 0 over all steps of all ``epochs`` (PLIF anneals with a
+cosine too), Adam as optimiser; history rows record the last step's rate.
 
 Loss: ``"mse"`` between the output firing rates and the one-hot label (as PLIF), or
 ``"ce"``, cross-entropy on the rates. Under ``torchrun`` the run is data-parallel (DDP);
@@ -76,9 +79,9 @@ def _loss(name: str, rates: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(rates, y)
 
 
-def _cosine_lr(config: TrainConfig, epoch: int) -> float:
-    """Learning rate during epoch ``epoch`` (1-based): cosine from lr towards 0."""
-    return config.lr * 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / config.epochs))
+def _cosine_lr(config: TrainConfig, step: int, total: int) -> float:
+    """Learning rate of optimisation step ``step`` (0-based) of ``total``: cosine from lr towards 0."""
+    return config.lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:
@@ -358,9 +361,6 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
     epochs_bar = tqdm(range(start_epoch + 1, config.epochs + 1), desc="epochs", unit="epoch",
                       initial=start_epoch, total=config.epochs, disable=disable, dynamic_ncols=True)
     for epoch in epochs_bar:
-        lr = _cosine_lr(config, epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
         torch.manual_seed(_epoch_seed(config.seed, epoch))  # dropout masks: same with or without resume
         loader = _loader(train_set, config, info, device, epoch)
         tic = time.perf_counter()
@@ -369,8 +369,12 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
         model.train()
         bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", unit="batch", leave=False,
                    disable=disable, dynamic_ncols=True)
+        total = config.epochs * len(loader)
         for batch, (x, y) in enumerate(bar, 1):
             y = y.to(device, non_blocking=True)
+            lr = _cosine_lr(config, step, total)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
             rates, loss = train_step(net, optimizer, scaler, x, y, config.loss, device, use_amp,
                                      where=f"epoch {epoch}, step {batch} (global step {step + 1})",
                                      hint=f"Try a smaller --lr (now {lr:g}) or check the data for NaN/inf values."
@@ -427,7 +431,7 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
         "k": model.k_values(), "slope": last.get("slope", {}), "width": last.get("width", {}),
         "wall_time_s": wall, "train_time_s_this_session": train_time,
         "images_per_s_this_session": seen / train_time if train_time > 0 else None,
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),
     }
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)

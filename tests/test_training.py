@@ -105,10 +105,34 @@ def test_lif_history_has_no_k(tmp_path):
     assert r.metrics["k"] == {} and all(row["k"] == {} for row in r.history["epochs"])
 
 
+class CtrlC(torch.utils.data.Dataset):
+    """Wraps a dataset; the reader presses Ctrl-C after ``after`` items have been read."""
+
+    def __init__(self, data, after):
+        self.data, self.after, self.calls = data, after, 0
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, i):
+        self.calls += 1
+        if self.calls > self.after:
+            raise KeyboardInterrupt
+        return self.data[i]
+
+
 def test_resume_reaches_the_same_result_as_an_uninterrupted_run(tmp_path):
-    straight = run(tmp_path, "straight", epochs=2, n=32)
-    run(tmp_path, "split", epochs=1, n=32)
-    resumed = run(tmp_path, "split", epochs=2, n=32, resume=True)
+    spec = TOY
+    test_set = fake_set(spec, 8, seed=1)
+    cfg = {"dataset": "toy", "epochs": 2, "batch_size": 8, "verbose": False, "progress": False, "log_every": 2}
+    straight = train(TrainConfig(out=str(tmp_path / "straight"), **cfg), train_set=fake_set(spec, 32),
+                     test_set=test_set, spec=spec)
+    with pytest.raises(KeyboardInterrupt):  # interrupted in the middle of epoch 2
+        train(TrainConfig(out=str(tmp_path / "split"), **cfg), train_set=CtrlC(fake_set(spec, 32), 32 + 12),
+              test_set=test_set, spec=spec)
+    assert load_checkpoint(tmp_path / "split" / "checkpoint.pt")["epoch"] == 1
+    resumed = train(TrainConfig(out=str(tmp_path / "split"), resume=True, **cfg), train_set=fake_set(spec, 32),
+                    test_set=test_set, spec=spec)
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
