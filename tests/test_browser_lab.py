@@ -99,6 +99,9 @@ def test_klif_explorer_redraws_when_k_moves(lab, browser, tmp_path):
     page.goto(lab.url(f"lab/tree/notebooks/{NOTEBOOK}"))
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    # The settings override took effect: every cell is attached, not only the visible ones.
+    mode = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.notebookConfig.windowingMode")
+    assert mode == "none", mode
 
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_selector(".widget-slider", timeout=60_000)
