@@ -1,26 +1,38 @@
 """The fused multi-step path: one autograd function over a whole sequence [T, N, ...].
 
-Forward runs the time loop and keeps only H[t] (float32, 4 bytes per neuron-step).
-Backward runs the loop in reverse, recomputing F, S and the surrogate derivative from H:
+Forward runs the time loop and keeps only H[t] (4 bytes per neuron-step in float32, plus
+the scalar k). Backward runs the loop in reverse, recomputing F, S and the surrogate
+derivative from H:
 
     gV[t]   = dL/dV[t]            (0 at the last step)
-    gS      = dL/dS[t] + gV[t] * dV/dS      (the reset path, unless detach_reset)
-    gF      = gS * g'(F - V_th) + gV[t] * dV/dF
-    gH      = gF * k * [k*H > 0]           (LIF: gH = gF)
-    gX[t]   = b * gH,   gV[t-1] = a * gH   (H = a*V + b*X + c)
-    dL/dk  += gF * H * [k*H > 0] + gV[t] * dV/dk   (scale_reset makes V depend on k directly)
+    gF      = gate * ((dL/dS[t] + gV[t] * dV/dS) * g'(F - V_th) + gV[t] * dV/dF)
+              (gate = [k*H > 0] for KLIF, 1 for LIF; no dV/dS term with detach_reset)
+    gX[t]   = k*b * gF,   gV[t-1] = k*a * gF          (H = a*V + b*X + c)
+    dL/dk   = sum(gF * H) - sum(gV[t] * V[t]) / k     (the last term only with scale_reset)
 
-``functional`` holds the same equations step by step; tests check both paths agree.
-``backend="compiled"`` runs the same two loops through ``torch.compile``.
+Both loops come twice, with the same arithmetic in the same order as
+``klif_edu.functional`` (so spikes and H are bit-for-bit the reference's):
+
+* ``_forward_eager`` / ``_backward_eager``: in-place ops on one time step at a time, so
+  the temporaries stay in cache and only X, S, H and the gradients travel to memory.
+  Comparisons write float 0/1 directly (bool masks and ``masked_fill`` are several
+  times slower on the CPU) and the hard reset is ``F - F*S (+ V_reset*S)``.
+* ``_forward_graph`` / ``_backward_graph``: the same equations written functionally for
+  ``torch.compile``, which turns each whole loop into one kernel that reads X (or H and
+  dL/dS) once. The sequence is flattened to [T, M] with M marked dynamic, so one
+  compiled kernel serves every layer shape and batch size (T stays fixed: the loop is
+  unrolled).
 """
 from __future__ import annotations
 
+import types
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from .surrogate import Surrogate
 
@@ -48,100 +60,222 @@ class NeuronConfig:
         c = (0.0 if self.v_reset is None else self.v_reset) / self.tau
         return a, b, c
 
+    @property
+    def scaled(self) -> bool:
+        """True when the reset works on F / k (KLIF with scale_reset)."""
+        return self.klif and self.scale_reset
 
-def _forward_loop(
-    x_seq: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, keep_h: bool
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    a, b, c = cfg.charge_coefficients
-    vth, vr = cfg.v_threshold, cfg.v_reset
-    drive = x_seq * b + c if c != 0.0 else x_seq * b  # b*X[t] + c for every t at once
-    s_seq = torch.empty_like(x_seq)
-    h_seq = torch.empty_like(x_seq) if keep_h else None
-    v = torch.full_like(x_seq[0], 0.0 if vr is None else vr)
-    for t in range(x_seq.shape[0]):
-        h = torch.add(drive[t], v, alpha=a)
-        if h_seq is not None:
-            h_seq[t] = h
-        f = torch.relu(k * h) if cfg.klif else h
-        fired = f >= vth
-        s_seq[t] = fired
-        if cfg.klif and cfg.scale_reset:
-            f = f / k
-            v = f.masked_fill(fired, vr) if vr is not None else f - fired * (vth / k)
+
+# --- eager: one time step at a time, in place -----------------------------------------------
+def _charge_(h: torch.Tensor, x: torch.Tensor, v: torch.Tensor, cfg: NeuronConfig, tau: torch.Tensor) -> None:
+    """h <- H = V + (X - (V - V_rest)) / tau, or V - (V - V_rest) / tau + X, rounded as functional.charge."""
+    rest = 0.0 if cfg.v_reset is None else cfg.v_reset
+    d = v if rest == 0.0 else torch.sub(v, rest, out=h)  # V - 0 is V, bit for bit
+    if cfg.decay_input:
+        torch.addcdiv(v, torch.sub(x, d, out=h), tau, out=h)
+    else:
+        torch.addcdiv(v, d, tau, value=-1.0, out=h).add_(x)
+
+
+def _reset_(v: torch.Tensor, f: torch.Tensor, s: torch.Tensor, vth: float | torch.Tensor, vr: float | None) -> None:
+    """v <- F*(1-S) + V_reset*S (hard) or F - S*V_th (soft); S is 0 or 1, so F - F*S is F*(1-S) exactly."""
+    if vr is None:
+        if isinstance(vth, torch.Tensor):
+            torch.addcmul(f, s, vth, value=-1.0, out=v)
         else:
-            v = f.masked_fill(fired, vr) if vr is not None else torch.sub(f, fired.to(f.dtype), alpha=vth)
+            torch.sub(f, s, alpha=vth, out=v)
+    else:
+        torch.addcmul(f, f, s, value=-1.0, out=v)
+        if vr != 0.0:
+            v.add_(s, alpha=vr)
+
+
+def _forward_eager(
+    x: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, keep_h: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    vth, vr = cfg.v_threshold, cfg.v_reset
+    tau = x.new_full((), cfg.tau)
+    vth_r = vth / k if cfg.scaled else vth  # same expression (and rounding) as functional.klif_step
+    s_seq = torch.empty_like(x)
+    h_seq = torch.empty_like(x) if keep_h else None
+    scratch = None if keep_h else torch.empty_like(x[0])
+    v = torch.full_like(x[0], 0.0 if vr is None else vr)
+    for t in range(x.shape[0]):
+        h = h_seq[t] if h_seq is not None else scratch
+        _charge_(h, x[t], v, cfg, tau)  # V[t-1] is dead now: its buffer takes F, then V[t]
+        f = torch.mul(h, k, out=v).relu_() if cfg.klif else h
+        s = torch.ge(f, vth, out=s_seq[t])
+        if cfg.scaled:
+            f = f.div_(k)
+        _reset_(v, f, s, vth_r, vr)
     return s_seq, h_seq
 
 
-def _backward_loop(
-    h_seq: torch.Tensor,
-    grad_s: torch.Tensor,
-    k: torch.Tensor,
-    cfg: NeuronConfig,
-    need_k: bool,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _backward_eager(
+    h_seq: torch.Tensor, grad_s: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, need_x: bool, need_k: bool
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     a, b, _ = cfg.charge_coefficients
     vth, vr = cfg.v_threshold, cfg.v_reset
-    soft = vr is None
-    grad_x = torch.empty_like(h_seq)
-    grad_v = torch.zeros_like(h_seq[0])
-    grad_k = torch.zeros_like(h_seq[0]) if need_k else None
+    klif, scaled, soft = cfg.klif, cfg.scaled, vr is None
+    grad_x = torch.empty_like(h_seq) if need_x else None
+    gv = torch.zeros_like(h_seq[0])  # dL/dV[t]
+    gf, s, tmp = torch.empty_like(gv), torch.empty_like(gv), torch.empty_like(gv)
+    f, gate = (torch.empty_like(gv), torch.empty_like(gv)) if klif else (None, None)
+    fr = torch.empty_like(gv) if scaled else None
+    ka, kb = (k * a, k * b) if klif else (a, b)
+    vth_r = vth / k if scaled else vth
+    inv_k = 1.0 / k if scaled else None
+    dots_h, dots_v = [], []  # sum(gF*H) and sum(gV*V[t]) per step, for dL/dk
     for t in range(h_seq.shape[0] - 1, -1, -1):
-        h = h_seq[t]
-        if cfg.klif:
-            kh = k * h
-            gate = (kh > 0).to(h.dtype)
-            f = kh * gate
+        h, gs, last = h_seq[t], grad_s[t], t == h_seq.shape[0] - 1
+        if klif:
+            torch.gt(torch.mul(h, k, out=f), 0.0, out=gate)
+            f.relu_()
         else:
             f = h
-        x = f - vth
-        s = (x >= 0).to(h.dtype)
-        sg = cfg.surrogate.derivative(x)
-        # V = reset(Fr, S) with Fr = F/k under scale_reset, else Fr = F
-        scaled = cfg.klif and cfg.scale_reset
+        torch.ge(f, vth, out=s)
+        sg = cfg.surrogate.derivative(f - vth)
+        if scaled:
+            torch.mul(f, inv_k, out=fr)
+        else:
+            fr = f
+        # gF = (gS + gV * dV/dS) * g' + gV * dV/dF
+        if cfg.detach_reset or last:
+            torch.mul(gs, sg, out=gf)
+        else:
+            if soft:  # dV/dS = -V_th (over k with scale_reset)
+                torch.addcmul(gs, gv, vth_r, value=-1.0, out=gf) if scaled else torch.sub(gs, gv, alpha=vth, out=gf)
+            else:  # dV/dS = V_reset - F (F/k with scale_reset)
+                torch.addcmul(gs, gv, fr, value=-1.0, out=gf)
+                if vr != 0.0:
+                    gf.add_(gv, alpha=vr)
+            gf.mul_(sg)
+        if not last:
+            if soft:  # dV/dF = 1 (1/k)
+                dvdf = gv
+            else:  # dV/dF = 1 - S ((1 - S)/k)
+                dvdf = torch.addcmul(gv, gv, s, value=-1.0, out=tmp)
+            gf.addcmul_(dvdf, inv_k) if scaled else gf.add_(dvdf)
+            if need_k and scaled:  # V[t] depends on k directly: dV/dk = -(V[t] - V_reset*S)/k
+                w = torch.addcmul(fr, s, vth_r, value=-1.0, out=tmp) if soft else torch.addcmul(fr, fr, s, value=-1.0, out=tmp)
+                dots_v.append(torch.dot(gv, w))
+        if klif:
+            gf.mul_(gate)
+            if need_k:
+                dots_h.append(torch.dot(gf, h))
+        if grad_x is not None:
+            torch.mul(gf, kb, out=grad_x[t])
+        torch.mul(gf, ka, out=gv)
+    grad_k = None
+    if need_k:
+        grad_k = torch.stack(dots_h).sum() if dots_h else torch.zeros_like(k)
+        if dots_v:
+            grad_k = grad_k - torch.stack(dots_v).sum() / k
+    return grad_x, grad_k
+
+
+# --- graph: the same equations, functional, for torch.compile ---------------------------------
+def _forward_graph(
+    x: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, keep_h: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    vth, vr, tau = cfg.v_threshold, cfg.v_reset, cfg.tau
+    rest = 0.0 if vr is None else vr
+    vth_r = vth / k if cfg.scaled else vth
+    v = torch.full_like(x[0], rest)
+    spikes, hs = [], []
+    for t in range(x.shape[0]):
+        h = v + (x[t] - (v - rest)) / tau if cfg.decay_input else v - (v - rest) / tau + x[t]
+        f = torch.relu(k * h) if cfg.klif else h
+        s = (f >= vth).to(x.dtype)
+        if cfg.scaled:
+            f = f / k
+        v = f - s * vth_r if vr is None else f * (1.0 - s) + vr * s
+        spikes.append(s)
+        hs.append(h)
+    return torch.stack(spikes), (torch.stack(hs) if keep_h else None)
+
+
+def _backward_graph(
+    h_seq: torch.Tensor, grad_s: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, need_x: bool, need_k: bool
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    a, b, _ = cfg.charge_coefficients
+    vth, vr = cfg.v_threshold, cfg.v_reset
+    klif, scaled = cfg.klif, cfg.scaled
+    vth_r = vth / k if scaled else vth
+    gv = torch.zeros_like(h_seq[0])
+    gk = torch.zeros_like(h_seq[0])
+    grads = []
+    for t in range(h_seq.shape[0] - 1, -1, -1):
+        h = h_seq[t]
+        f = torch.relu(k * h) if klif else h
+        s = (f >= vth).to(h.dtype)
+        sg = cfg.surrogate.derivative(f - vth)
         fr = f / k if scaled else f
-        vth_r = vth / k if scaled else vth
-        if soft:
-            dv_dfr = 1.0
-            dv_ds = -vth_r
+        dv_ds = -vth_r if vr is None else vr - fr
+        dv_df = (1.0 if vr is None else 1.0 - s) / k if scaled else (1.0 if vr is None else 1.0 - s)
+        g_spike = grad_s[t] if cfg.detach_reset else grad_s[t] + gv * dv_ds
+        gf = g_spike * sg + gv * dv_df
+        if klif:
+            gf = torch.where(k * h > 0, gf, 0.0)
+            if need_k:
+                gk = gk + gf * h
+                if scaled:
+                    gk = gk - gv * (fr - s * vth_r if vr is None else fr * (1.0 - s)) / k
+            grads.append(gf * (k * b))
+            gv = gf * (k * a)
         else:
-            dv_dfr = 1.0 - s
-            dv_ds = vr - fr
-        grad_spike = grad_s[t] if cfg.detach_reset else grad_s[t] + grad_v * dv_ds
-        grad_fr = grad_v * dv_dfr
-        grad_f = grad_spike * sg + (grad_fr / k if scaled else grad_fr)
-        if cfg.klif:
-            grad_f = grad_f * gate
-            grad_h = grad_f * k
-            if grad_k is not None:
-                grad_k = grad_k + grad_f * h
-                if scaled:  # direct dependence of V on k: d(F/k)/dk and d(V_th/k)/dk
-                    v_next = fr - s * vth_r if soft else fr * (1.0 - s)
-                    grad_k = grad_k - grad_v * v_next / k  # (V_reset * S does not depend on k)
-        else:
-            grad_h = grad_f
-        grad_x[t] = grad_h * b
-        grad_v = grad_h * a
-    return grad_x, (grad_k.sum() if grad_k is not None else None)
+            grads.append(gf * b)
+            gv = gf * a
+    grad_x = torch.stack(grads[::-1]) if need_x else None
+    return grad_x, (gk.sum() if need_k else None)
+
+
+# --- running the loops ------------------------------------------------------------------------
+class _Compiled:
+    """Both loops of one configuration through torch.compile; the eager loops from a first failure on.
+
+    Each loop is compiled from a private copy of its code: dynamo keeps its cache, and its
+    limit of 8 recompilations, per code object, so one configuration's variants (dtype, T,
+    keep_h) do not use up another's.
+    """
+
+    def __init__(self) -> None:
+        self.fns: dict[Callable, Callable] = {}
+        self.failed = False
+
+    def __call__(self, eager: Callable, graph: Callable, *args):
+        if not self.failed:
+            try:
+                fn = self.fns.get(graph)
+                if fn is None:
+                    g = graph
+                    own = types.FunctionType(g.__code__.replace(), g.__globals__, g.__name__, g.__defaults__)
+                    fn = self.fns[graph] = torch.compile(own)
+                return fn(*args)
+            except Exception as err:  # no C++ compiler, no triton, unsupported platform, ...
+                self.failed = True
+                warnings.warn(
+                    f"klif-edu: torch.compile is not usable here ({type(err).__name__}); "
+                    "falling back to the eager fused path (same numbers, slower).",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+        return eager(*args)
 
 
 @lru_cache(maxsize=None)
-def _compiled(fn: Callable) -> Callable:
-    return torch.compile(fn, dynamic=None)
+def _compiled(cfg: NeuronConfig) -> _Compiled:
+    return _Compiled()
 
 
-def _run(fn: Callable, backend: str, *args):
-    if backend == "compiled":
-        try:
-            return _compiled(fn)(*args)
-        except Exception as err:  # no C++ compiler, no triton, unsupported platform, ...
-            warnings.warn(
-                f"klif-edu: torch.compile is not usable here ({type(err).__name__}); "
-                "falling back to the eager fused path (same numbers, slower).",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-    return fn(*args)
+def _run(eager: Callable, graph: Callable, backend: str, cfg: NeuronConfig, *args):
+    """eager(*args) or its compiled twin; args start with (X or H [T, M], k or dL/dS)."""
+    if backend != "compiled":
+        return eager(*args)
+    for tensor in args[:2]:
+        if tensor.dim() == 2:  # [T, M]: one kernel for every layer shape and batch size
+            torch._dynamo.maybe_mark_dynamic(tensor, 1)
+    return _compiled(cfg)(eager, graph, *args)
 
 
 def compiled_available() -> bool:
@@ -150,37 +284,51 @@ def compiled_available() -> bool:
 
     cfg = NeuronConfig(2.0, 1.0, 0.0, True, False, Sigmoid(), True)
     try:
-        _compiled(_forward_loop)(torch.ones(2, 1), torch.ones(()), cfg, False)
+        torch.compile(_forward_graph)(torch.ones(2, 3), torch.ones(()), cfg, False)
         return True
     except Exception:
         return False
 
 
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
 class _MultiStep(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq, k, cfg: NeuronConfig, backend: str):
-        compute = torch.float32 if x_seq.dtype in (torch.float16, torch.bfloat16) else x_seq.dtype
-        xc = x_seq.to(compute)
+        compute = _compute_dtype(x_seq.dtype)
+        x = x_seq.reshape(x_seq.shape[0], -1).to(compute)
         kc = k.detach().to(compute)
-        keep_h = any(ctx.needs_input_grad[:2])
-        s_seq, h_seq = _run(_forward_loop, backend, xc, kc, cfg, keep_h)
-        if keep_h:
-            ctx.save_for_backward(h_seq, kc)
+        s, h = _run(_forward_eager, _forward_graph, backend, cfg, x, kc, cfg, True)
+        ctx.save_for_backward(h, kc)
         ctx.cfg, ctx.backend, ctx.x_dtype, ctx.k_dtype = cfg, backend, x_seq.dtype, k.dtype
-        return s_seq.to(x_seq.dtype)
+        ctx.shape = x_seq.shape
+        return s.view(x_seq.shape).to(x_seq.dtype)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_s):
-        h_seq, kc = ctx.saved_tensors
+        h, kc = ctx.saved_tensors
+        need_x = ctx.needs_input_grad[0]
         need_k = ctx.cfg.klif and ctx.needs_input_grad[1]
-        grad_x, grad_k = _run(
-            _backward_loop, ctx.backend, h_seq, grad_s.to(h_seq.dtype).contiguous(), kc, ctx.cfg, need_k
-        )
-        grad_x = grad_x.to(ctx.x_dtype) if ctx.needs_input_grad[0] else None
+        gs = grad_s.reshape(h.shape)
+        if ctx.backend == "compiled":
+            gs = gs.to(h.dtype).contiguous()
+        grad_x, grad_k = _run(_backward_eager, _backward_graph, ctx.backend, ctx.cfg, h, gs, kc, ctx.cfg, need_x, need_k)
+        grad_x = grad_x.view(ctx.shape).to(ctx.x_dtype) if grad_x is not None else None
         grad_k = grad_k.to(ctx.k_dtype) if grad_k is not None else None
         return grad_x, grad_k, None, None
 
 
 def multistep(x_seq: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, backend: str = "eager") -> torch.Tensor:
-    """Spikes S[0..T-1] for inputs X[0..T-1], starting from rest. k: 0-d tensor (1.0 for LIF)."""
-    return _MultiStep.apply(x_seq, k, cfg, backend)
+    """Spikes S[0..T-1] for inputs X[0..T-1], starting from rest. k: 0-d tensor (1.0 for LIF).
+
+    Keeps H for the backward pass only when grad mode is on and x or k requires grad.
+    """
+    if torch.is_grad_enabled() and (x_seq.requires_grad or (cfg.klif and k.requires_grad)):
+        return _MultiStep.apply(x_seq, k, cfg, backend)
+    compute = _compute_dtype(x_seq.dtype)
+    x = x_seq.reshape(x_seq.shape[0], -1).to(compute)
+    s, _ = _run(_forward_eager, _forward_graph, backend, cfg, x, k.detach().to(compute), cfg, False)
+    return s.view(x_seq.shape).to(x_seq.dtype)
