@@ -44,6 +44,13 @@ class CheckpointError(ValueError):
     """A checkpoint cannot be used; the message names the file, the problem and the way out."""
 
 
+def _file_mode() -> int:
+    """Permissions a plainly created file would get (mkstemp's are 0600)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def previous_path(path: str | os.PathLike) -> Path:
     """Where the generation before ``path`` is kept: checkpoint.pt -> checkpoint.prev.pt."""
     path = Path(path)
@@ -76,6 +83,7 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike, keep_previou
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as fh:
             torch.save({"format": FORMAT, "version": VERSION, **state}, fh)
             fh.flush()
@@ -95,6 +103,7 @@ def write_json_atomic(data: Any, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1)
         os.replace(tmp, path)

@@ -15,11 +15,9 @@ from typing import Any
 
 from .models import ARCHS, NEURONS
 from .neurons import BACKENDS
+from .steps import LOSSES
 
 __all__ = ["TrainConfig", "LOSSES", "default_out"]
-
-LOSSES = ("mse", "ce")
-
 
 @dataclass
 class TrainConfig:

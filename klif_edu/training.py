@@ -21,7 +21,6 @@ only rank 0 writes files and shows progress.
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -30,15 +29,15 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, Subset
 from tqdm.auto import tqdm
 
 from . import history as hist
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write_json_atomic
-from .device import DistInfo, autocast, close_distributed, explain_device, init_distributed, select_device
 from .config import LOSSES, TrainConfig, default_out
+from .device import DistInfo, close_distributed, explain_device, init_distributed, select_device
 from .models import PAPER_TIME_STEPS, SMALL_TIME_STEPS, SpikingNet, build_model
+from .steps import TrainingDiverged, evaluate, train_step
 
 __all__ = [
     "TrainConfig",
@@ -52,10 +51,6 @@ __all__ = [
     "select_device",
     "default_out",
 ]
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the message names the epoch and step."""
-
 
 class RunExists(FileExistsError):
     """The output folder already holds a run and neither resume nor overwrite was asked for."""
@@ -72,13 +67,6 @@ class TrainResult:
 
 
 # --- small pieces ------------------------------------------------------------------------
-def _loss(name: str, rates: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    rates = rates.float()
-    if name == "mse":
-        return F.mse_loss(rates, F.one_hot(y, rates.shape[1]).to(rates.dtype))
-    return F.cross_entropy(rates, y)
-
-
 def _cosine_lr(config: TrainConfig, step: int, total: int) -> float:
     """Learning rate of optimisation step ``step`` (0-based) of ``total``: cosine from lr towards 0."""
     return config.lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
@@ -163,88 +151,6 @@ def _all_reduce(values: list[float], device: torch.device, info: DistInfo) -> li
     t = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(t)
     return t.tolist()
-
-
-@torch.no_grad()
-def evaluate(
-    model: SpikingNet,
-    loader: DataLoader,
-    device: torch.device | str | None = None,
-    loss: str = "mse",
-    amp: bool = True,
-    distributed: bool = False,
-) -> dict[str, float]:
-    """Mean loss and accuracy of ``model`` over ``loader`` (eval mode; train mode restored after).
-
-    With ``distributed=True`` each rank passes its shard and the sums are all-reduced.
-    """
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, count
-    try:
-        for x, y in loader:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with autocast(device, amp):
-                rates = model(x)
-            total += torch.stack(
-                [_loss(loss, rates, y).double() * len(y), (rates.argmax(1) == y).sum().double(), total.new_tensor(len(y))]
-            )
-    finally:
-        model.train(was_training)
-    if distributed and dist.is_initialized():
-        dist.all_reduce(total)
-    loss_sum, correct, n = total.tolist()
-    if n == 0:
-        raise ValueError("evaluate: the loader yielded no samples")
-    return {"loss": loss_sum / n, "accuracy": correct / n, "n": int(n)}
-
-
-def train_step(
-    net: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    loss: str = "mse",
-    device: torch.device | None = None,
-    amp: bool = False,
-    where: str = "this step",
-    hint: str = "",
-    distributed: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimisation step (forward, loss, backward, update); returns (rates, loss).
-
-    Raises ``TrainingDiverged`` (before touching the weights) when the loss or the gradients
-    are NaN or inf. (NaN inputs alone give a finite loss, since a NaN membrane potential never
-    crosses the threshold; their gradients are NaN.) Under DDP the ranks agree on the loss
-    first, so that they stop together; the gradients are already all-reduced. With mixed
-    precision, inf gradients are the GradScaler's business (it skips the step).
-    """
-    device = device if device is not None else x.device
-    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-    with autocast(device, amp):
-        rates = net(x)
-    value = _loss(loss, rates, y)
-    finite = torch.isfinite(value.detach())
-    if distributed:
-        flag = finite.to(torch.int32)
-        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-        finite = flag.bool()
-    if not bool(finite):
-        raise TrainingDiverged(f"the loss became {float(value.detach()):g} at {where}; stopping. {hint}".rstrip())
-    optimizer.zero_grad(set_to_none=True)
-    scaler.scale(value).backward()
-    if not scaler.is_enabled():
-        norm = torch.nn.utils.clip_grad_norm_(net.parameters(), float("inf"))
-        if not bool(torch.isfinite(norm)):
-            optimizer.zero_grad(set_to_none=True)
-            raise TrainingDiverged(
-                f"the gradients became {float(norm):g} (loss {float(value.detach()):.4g}) at {where}; stopping. {hint}".rstrip()
-            )
-    scaler.step(optimizer)
-    scaler.update()
-    return rates, value
 
 
 def _resolve_data(config: TrainConfig, spec: Any, train_set: Dataset | None, test_set: Dataset | None):

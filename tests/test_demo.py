@@ -53,7 +53,17 @@ def test_quick_mode_follows_the_environment(monkeypatch):
     assert not is_quick()
 
 
-def test_cli_demo(tmp_path, capsys):
+def test_cli_demo_passes_its_options(tmp_path, capsys, monkeypatch):
+    import klif_edu.demo
+
+    seen = {}
+
+    def fake_run_demo(out, quick):
+        seen.update(out=out, quick=quick)
+        return {"out": out, "figures": [1, 2], "summary": f"{out}/summary.md", "metrics": {}}
+
+    monkeypatch.setattr(klif_edu.demo, "run_demo", fake_run_demo)
     assert main(["demo", "--quick", "--out", str(tmp_path / "d")]) == 0
-    assert "summary.md" in capsys.readouterr().out
-    assert FIGURES <= {p.name for p in (tmp_path / "d").iterdir()}
+    assert seen == {"out": str(tmp_path / "d"), "quick": True}
+    assert f"wrote {tmp_path / 'd'}/summary.md and 2 figures" in capsys.readouterr().out
+    assert main(["demo"]) == 0 and seen == {"out": "runs/demo", "quick": None}
