@@ -1,0 +1,181 @@
+"""Every run's result in one table, beside what the papers report, and the KLIF-minus-LIF margin.
+
+    rows = collect_runs(["runs"])          # one dict per metrics.json found (recursively)
+    table = results_table(rows)            # Markdown: our runs next to the papers' numbers
+    pairs = margins(rows)                  # KLIF - LIF test accuracy of runs trained alike
+    plot_margins(pairs)
+
+What the papers report. The KLIF paper's results table (Jiang & Zhang 2023, arXiv:2302.09238)
+was not available offline, so its numbers are never filled in here: the table says
+``KLIF_PAPER_NOTE``. As a labelled reference we give the PLIF paper's LIF accuracies (Fang et
+al. 2021, PLIF repository README, LIF with tau = 2 and max pooling, ``PLIF_LIF_REFERENCE``):
+same datasets, likely the same networks, but not KLIF's experiments.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+__all__ = [
+    "KLIF_PAPER_NOTE",
+    "PLIF_LIF_REFERENCE",
+    "PLIF_SOURCE",
+    "collect_runs",
+    "results_table",
+    "margins",
+    "margins_table",
+    "plot_margins",
+    "Table",
+]
+
+KLIF_PAPER_NOTE = "not available offline; see the paper (arXiv:2302.09238, results table)"
+PLIF_SOURCE = "PLIF paper (Fang et al. 2021), repository README: LIF, tau=2, max pooling"
+#: Test accuracy (%) of LIF in the PLIF paper; a reference, not KLIF's numbers.
+PLIF_LIF_REFERENCE: dict[str, float] = {
+    "mnist": 99.69, "fashion-mnist": 94.17, "cifar10": 93.03,
+    "nmnist": 99.64, "cifar10-dvs": 73.6, "dvs-gesture": 96.88,
+}
+_ORDER = ["mnist", "fashion-mnist", "cifar10", "nmnist", "cifar10-dvs", "dvs-gesture"]
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def collect_runs(roots: Iterable[str | os.PathLike] | str | os.PathLike = ("runs",)) -> list[dict[str, Any]]:
+    """One row per ``metrics.json`` under the roots (searched recursively, each file once).
+
+    A row has the run's ``dataset`` (what it trained on), ``asked_for`` (the dataset a notebook
+    asked for, from an ``experiment.json`` in the parent folder, else the dataset), ``mode``
+    ("full", "quick" or "" when unknown), ``neuron``, ``arch``, ``epochs``, ``time_steps``,
+    ``train_size``, ``test_accuracy`` (%, or None), ``device``, ``k`` and ``path``.
+    Unreadable files are skipped.
+    """
+    if isinstance(roots, (str, os.PathLike)):
+        roots = [roots]
+    seen: set[Path] = set()
+    rows = []
+    for root in roots:
+        root = Path(root)
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("metrics.json")):
+            real = path.resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            m = _read(path)
+            if m is None or "neuron" not in m or "dataset" not in m:
+                continue
+            exp = _read(path.parent.parent / "experiment.json") or {}
+            acc = m.get("test_accuracy")
+            rows.append({
+                "dataset": m["dataset"], "asked_for": exp.get("dataset", m["dataset"]),
+                "mode": exp.get("mode", ""), "neuron": str(m["neuron"]).lower(), "arch": m.get("arch", ""),
+                "epochs": m.get("epochs"), "time_steps": m.get("time_steps"), "train_size": m.get("train_size"),
+                "test_accuracy": None if acc is None else 100.0 * float(acc), "device": m.get("device", ""),
+                "seed": m.get("seed"), "k": m.get("k") or {}, "path": str(path),
+            })
+    rank = {name: i for i, name in enumerate(_ORDER)}
+    rows.sort(key=lambda r: (rank.get(r["asked_for"], len(_ORDER)), r["asked_for"], r["path"]))
+    return rows
+
+
+class Table(str):
+    """A Markdown table that shows as HTML in a notebook (no pandas needed)."""
+
+    def __new__(cls, header: list[str], body: list[list[str]]) -> "Table":
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        obj = super().__new__(cls, "\n".join(lines))
+        obj.header, obj.body = header, body
+        return obj
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in self.header)
+        rows = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row) + "</tr>"
+                       for row in self.body)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} %"
+
+
+def results_table(rows: list[dict[str, Any]]) -> Table:
+    """Every run (one line each) with the papers' numbers for its dataset beside it."""
+    header = ["dataset (asked for)", "trained on", "mode", "neuron", "network", "epochs", "train images",
+              "test accuracy (this run)", "KLIF paper", "LIF, PLIF paper (reference)", "run folder"]
+    body = []
+    for r in rows:
+        ref = PLIF_LIF_REFERENCE.get(r["asked_for"])
+        body.append([r["asked_for"], r["dataset"], r["mode"] or "?", r["neuron"].upper(), r["arch"],
+                     str(r["epochs"]), str(r["train_size"]), _pct(r["test_accuracy"]),
+                     KLIF_PAPER_NOTE if r["asked_for"] in PLIF_LIF_REFERENCE else "-",
+                     _pct(ref) if ref is not None else "-", str(Path(r["path"]).parent)])
+    return Table(header, body)
+
+
+def _key(r: dict[str, Any]) -> tuple:
+    """Runs with the same key were trained alike and differ only in the neuron."""
+    return (r["asked_for"], r["dataset"], r["mode"], r["arch"], r["epochs"], r["time_steps"], r["train_size"],
+            r["seed"], str(Path(r["path"]).parent.parent))
+
+
+def margins(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """KLIF minus LIF test accuracy (percentage points) for every KLIF/LIF pair trained alike.
+
+    A pair: same folder of runs (e.g. ``runs/mnist-quick/{klif,lif}``), dataset, mode, network,
+    epochs, T, training size and seed.
+    """
+    groups: dict[tuple, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        if r["test_accuracy"] is not None:
+            groups.setdefault(_key(r), {})[r["neuron"]] = r
+    out = []
+    for key, pair in groups.items():
+        if "klif" in pair and "lif" in pair:
+            klif, lif = pair["klif"], pair["lif"]
+            out.append({"asked_for": klif["asked_for"], "dataset": klif["dataset"], "mode": klif["mode"],
+                        "arch": klif["arch"], "epochs": klif["epochs"], "klif": klif["test_accuracy"],
+                        "lif": lif["test_accuracy"], "margin": klif["test_accuracy"] - lif["test_accuracy"],
+                        "folder": key[-1]})
+    return out
+
+
+def margins_table(pairs: list[dict[str, Any]]) -> Table:
+    """The pairs of ``margins`` as a table."""
+    header = ["dataset (asked for)", "mode", "network", "epochs", "KLIF", "LIF", "KLIF - LIF (points)"]
+    body = [[p["asked_for"], p["mode"] or "?", p["arch"], str(p["epochs"]), _pct(p["klif"]), _pct(p["lif"]),
+             f"{p['margin']:+.2f}"] for p in pairs]
+    return Table(header, body)
+
+
+def plot_margins(pairs: list[dict[str, Any]], ax: Axes | None = None) -> Axes:
+    """One bar per KLIF/LIF pair: KLIF minus LIF test accuracy in percentage points."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(pairs) + 2), 3.4), layout="constrained")
+    if not pairs:
+        ax.text(0.5, 0.5, "no KLIF/LIF pair found", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    labels = [f"{p['asked_for']}\n({p['mode'] or '?'}, {p['arch']})" for p in pairs]
+    values = [p["margin"] for p in pairs]
+    colours = ["#008080" if v >= 0 else "#7b3294" for v in values]
+    bars = ax.bar(range(len(pairs)), values, color=colours)
+    ax.bar_label(bars, fmt="%+.1f", fontsize="small", padding=2)
+    ax.axhline(0.0, color="0.3", lw=1)
+    ax.set_xticks(range(len(pairs)), labels, fontsize="small")
+    ax.set(ylabel="KLIF - LIF (accuracy points)", title="KLIF minus LIF test accuracy, runs found here")
+    ax.margins(y=0.25)
+    return ax
