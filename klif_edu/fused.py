@@ -34,7 +34,7 @@ from typing import Callable
 import torch
 from torch.autograd.function import once_differentiable
 
-from .surrogate import Surrogate
+from .surrogate import Sigmoid, Surrogate
 
 __all__ = ["NeuronConfig", "multistep", "compiled_available"]
 
@@ -111,6 +111,15 @@ def _forward_eager(
     return s_seq, h_seq
 
 
+def _surrogate_derivative(f: torch.Tensor, vth: float, surrogate: Surrogate, out: torch.Tensor):
+    """(d, scale) with g'(F - V_th) = scale * d; in place (three ops) for the default Sigmoid."""
+    if type(surrogate) is Sigmoid:  # g' = alpha * g * (1 - g), g = sigmoid(alpha*F - alpha*V_th)
+        alpha = surrogate.alpha
+        g = torch.add(f.new_full((), -alpha * vth), f, alpha=alpha, out=out).sigmoid_()
+        return torch.addcmul(g, g, g, value=-1.0, out=out), alpha
+    return surrogate.derivative(f - vth), 1.0
+
+
 def _backward_eager(
     h_seq: torch.Tensor, grad_s: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, need_x: bool, need_k: bool
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -119,7 +128,7 @@ def _backward_eager(
     klif, scaled, soft = cfg.klif, cfg.scaled, vr is None
     grad_x = torch.empty_like(h_seq) if need_x else None
     gv = torch.zeros_like(h_seq[0])  # dL/dV[t]
-    gf, s, tmp = torch.empty_like(gv), torch.empty_like(gv), torch.empty_like(gv)
+    gf, s, sg, t1, d = (torch.empty_like(gv) for _ in range(5))
     f, gate = (torch.empty_like(gv), torch.empty_like(gv)) if klif else (None, None)
     fr = torch.empty_like(gv) if scaled else None
     ka, kb = (k * a, k * b) if klif else (a, b)
@@ -133,31 +142,31 @@ def _backward_eager(
             f.relu_()
         else:
             f = h
-        torch.ge(f, vth, out=s)
-        sg = cfg.surrogate.derivative(f - vth)
-        if scaled:
-            torch.mul(f, inv_k, out=fr)
-        else:
-            fr = f
-        # gF = (gS + gV * dV/dS) * g' + gV * dV/dF
+        if not soft or (need_k and scaled):
+            torch.ge(f, vth, out=s)
+        g, scale = _surrogate_derivative(f, vth, cfg.surrogate, sg)
+        fr = torch.mul(f, inv_k, out=fr) if scaled else f
+        # gF = d + t1 * g'  with  t1 = gS + gV * dV/dS,  d = gV * dV/dF
         if cfg.detach_reset or last:
-            torch.mul(gs, sg, out=gf)
+            t1 = gs
+        elif soft:  # dV/dS = -V_th (-V_th/k with scale_reset)
+            torch.addcmul(gs, gv, vth_r, value=-1.0, out=t1) if scaled else torch.sub(gs, gv, alpha=vth, out=t1)
+        else:  # dV/dS = V_reset - F (- F/k with scale_reset)
+            torch.addcmul(gs, gv, fr, value=-1.0, out=t1)
+            if vr != 0.0:
+                t1.add_(gv, alpha=vr)
+        if last:
+            torch.mul(t1, g, out=gf).mul_(scale)
         else:
-            if soft:  # dV/dS = -V_th (over k with scale_reset)
-                torch.addcmul(gs, gv, vth_r, value=-1.0, out=gf) if scaled else torch.sub(gs, gv, alpha=vth, out=gf)
-            else:  # dV/dS = V_reset - F (F/k with scale_reset)
-                torch.addcmul(gs, gv, fr, value=-1.0, out=gf)
-                if vr != 0.0:
-                    gf.add_(gv, alpha=vr)
-            gf.mul_(sg)
-        if not last:
             if soft:  # dV/dF = 1 (1/k)
-                dvdf = gv
+                d = torch.mul(gv, inv_k, out=d) if scaled else gv
             else:  # dV/dF = 1 - S ((1 - S)/k)
-                dvdf = torch.addcmul(gv, gv, s, value=-1.0, out=tmp)
-            gf.addcmul_(dvdf, inv_k) if scaled else gf.add_(dvdf)
+                torch.addcmul(gv, gv, s, value=-1.0, out=d)
+                if scaled:
+                    d.mul_(inv_k)
+            torch.addcmul(d, t1, g, value=scale, out=gf)
             if need_k and scaled:  # V[t] depends on k directly: dV/dk = -(V[t] - V_reset*S)/k
-                w = torch.addcmul(fr, s, vth_r, value=-1.0, out=tmp) if soft else torch.addcmul(fr, fr, s, value=-1.0, out=tmp)
+                w = torch.addcmul(fr, s, vth_r, value=-1.0, out=sg) if soft else torch.addcmul(fr, fr, s, value=-1.0, out=sg)
                 dots_v.append(torch.dot(gv, w))
         if klif:
             gf.mul_(gate)

@@ -8,7 +8,7 @@ import warnings
 import pytest
 import torch
 
-from klif_edu import KLIF, LIF
+from klif_edu import KLIF, LIF, surrogate
 from klif_edu import fused
 from klif_edu.fused import NeuronConfig
 
@@ -80,6 +80,16 @@ def test_gradient_for_x_or_k_alone(need_x, need_k, reset, scale_reset):
     n = make(True, reset, True, False, scale_reset, k=1.3).double()
     x, grad = inputs((6, 4, 3), torch.float64)
     assert_same(n, x, grad, need_x, need_k)
+
+
+@pytest.mark.parametrize("name", [n for n in surrogate.ALL if n != "Sigmoid"])
+@pytest.mark.parametrize("reset", ["hard-0.3", "soft"])
+def test_other_surrogates(name, reset):
+    """Sigmoid has an in-place fast path; every other surrogate goes through its own derivative."""
+    n = make(True, reset, True, False, scale_reset=True, k=1.3)
+    n.surrogate = surrogate.ALL[name]()
+    x, grad = inputs((6, 4, 3), torch.float64)
+    assert_same(n, x, grad)
 
 
 def test_h_and_spikes_bit_for_bit():
