@@ -17,9 +17,12 @@ by T*N*C*H*W. One-element tensors (the scalar k) are listed apart.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -166,8 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads on the CPU")
     p.add_argument("--quick", action="store_true", help="tiny shape, 3 rounds: check that the script runs")
     p.add_argument("--no-compiled", action="store_true", help="leave out the torch.compile backend")
+    p.add_argument("--warm-cache", action="store_true",
+                   help="let torch.compile reuse its on-disk cache (default: a fresh one, so the first call "
+                        "shows the cold compile time a new user sees)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    if not args.warm_cache:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache = tempfile.mkdtemp(prefix="klif-edu-bench-inductor-")
+        atexit.register(shutil.rmtree, cache, ignore_errors=True)
 
     if args.quick:
         args.shape, args.rounds, args.warmup = "4,2,3,4,4", 3, 1
@@ -188,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"input {list(shape)} on {device}, {args.threads} CPU threads, torch {torch.__version__}, "
-          f"load average {load:.2f}")
+          f"load average {load:.2f}, inductor cache {'warm' if args.warm_cache else 'cold'}")
     for n in notes:
         print("  note:", n)
 
@@ -222,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{c.name:30s} {med * 1e3:8.2f} [{q1 * 1e3:7.2f},{q3 * 1e3:7.2f}] {speedup:>10s} "
               f"{c.bytes_per_step:6.2f}{scal:5s} {c.first_call_s:10.2f}s  {c.note}")
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average at the end {load:.2f} (on a busy machine compare ratios, not times)")
     print("\ntargets (ratios are medians of per-round ratios)")
     ok = True
 

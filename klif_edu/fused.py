@@ -25,6 +25,7 @@ Both loops come twice, with the same arithmetic in the same order as
 """
 from __future__ import annotations
 
+import math
 import types
 import warnings
 from dataclasses import dataclass
@@ -98,8 +99,8 @@ def _forward_eager(
     vth_r = vth / k if cfg.scaled else vth  # same expression (and rounding) as functional.klif_step
     s_seq = torch.empty_like(x)
     h_seq = torch.empty_like(x) if keep_h else None
-    scratch = None if keep_h else torch.empty_like(x[0])
-    v = torch.full_like(x[0], 0.0 if vr is None else vr)
+    scratch = None if keep_h else x.new_empty(x.shape[1:])
+    v = x.new_full(x.shape[1:], 0.0 if vr is None else vr)
     for t in range(x.shape[0]):
         h = h_seq[t] if h_seq is not None else scratch
         _charge_(h, x[t], v, cfg, tau)  # V[t-1] is dead now: its buffer takes F, then V[t]
@@ -127,7 +128,7 @@ def _backward_eager(
     vth, vr = cfg.v_threshold, cfg.v_reset
     klif, scaled, soft = cfg.klif, cfg.scaled, vr is None
     grad_x = torch.empty_like(h_seq) if need_x else None
-    gv = torch.zeros_like(h_seq[0])  # dL/dV[t]
+    gv = h_seq.new_zeros(h_seq.shape[1:])  # dL/dV[t]
     gf, s, sg, t1, d = (torch.empty_like(gv) for _ in range(5))
     f, gate = (torch.empty_like(gv), torch.empty_like(gv)) if klif else (None, None)
     fr = torch.empty_like(gv) if scaled else None
@@ -279,7 +280,7 @@ def _compiled(cfg: NeuronConfig) -> _Compiled:
 
 def _run(eager: Callable, graph: Callable, backend: str, cfg: NeuronConfig, *args):
     """eager(*args) or its compiled twin; args start with (X or H [T, M], k or dL/dS)."""
-    if backend != "compiled":
+    if backend != "compiled" or args[0].numel() == 0:
         return eager(*args)
     for tensor in args[:2]:
         if tensor.dim() == 2:  # [T, M]: one kernel for every layer shape and batch size
@@ -299,6 +300,11 @@ def compiled_available() -> bool:
         return False
 
 
+def _flat(x_seq: torch.Tensor) -> torch.Tensor:
+    """[T, N, ...] -> [T, M]: the loops are elementwise, so one flat kernel serves every shape."""
+    return x_seq.reshape(x_seq.shape[0], math.prod(x_seq.shape[1:]))
+
+
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
 
@@ -307,7 +313,7 @@ class _MultiStep(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq, k, cfg: NeuronConfig, backend: str):
         compute = _compute_dtype(x_seq.dtype)
-        x = x_seq.reshape(x_seq.shape[0], -1).to(compute)
+        x = _flat(x_seq).to(compute)
         kc = k.detach().to(compute)
         s, h = _run(_forward_eager, _forward_graph, backend, cfg, x, kc, cfg, True)
         ctx.save_for_backward(h, kc)
@@ -338,6 +344,6 @@ def multistep(x_seq: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, backend: 
     if torch.is_grad_enabled() and (x_seq.requires_grad or (cfg.klif and k.requires_grad)):
         return _MultiStep.apply(x_seq, k, cfg, backend)
     compute = _compute_dtype(x_seq.dtype)
-    x = x_seq.reshape(x_seq.shape[0], -1).to(compute)
+    x = _flat(x_seq).to(compute)
     s, _ = _run(_forward_eager, _forward_graph, backend, cfg, x, k.detach().to(compute), cfg, False)
     return s.view(x_seq.shape).to(x_seq.dtype)

@@ -210,3 +210,16 @@ def test_config_hashable_and_equal():
     a = make(True, "soft", True, False).config
     b = make(True, "soft", True, False).config
     assert a == b and hash(a) == hash(b) and isinstance(a, NeuronConfig)
+
+
+def test_sum_backward_and_empty_sequences():
+    """dL/dS from .sum() is an expanded tensor (stride 0); empty sequences give empty results."""
+    n = make(True, "hard0", True, False, k=1.2).double()
+    x, _ = inputs((5, 3, 4), torch.float64)
+    s, gx, gk = grads(n, x, torch.ones(()), n)
+    rs, rgx, rgk = grads(n, x, torch.ones(()), lambda v: n.trace(v).s)
+    assert torch.equal(s, rs)
+    torch.testing.assert_close((gx, gk), (rgx, rgk), rtol=1e-6, atol=1e-6)
+    for shape in [(0, 3), (3, 0, 2)]:
+        s, gx, gk = grads(n, torch.zeros(shape, dtype=torch.float64), torch.ones(()), n)
+        assert s.shape == gx.shape == shape and gk == 0
