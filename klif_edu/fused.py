@@ -129,7 +129,7 @@ def _backward_eager(
     klif, scaled, soft = cfg.klif, cfg.scaled, vr is None
     grad_x = torch.empty_like(h_seq) if need_x else None
     gv = h_seq.new_zeros(h_seq.shape[1:])  # dL/dV[t]
-    gf, s, sg, t1, d = (torch.empty_like(gv) for _ in range(5))
+    gf, s, sg, t1_buf, d_buf = (torch.empty_like(gv) for _ in range(5))  # per-step buffers, never rebound
     f, gate = (torch.empty_like(gv), torch.empty_like(gv)) if klif else (None, None)
     fr = torch.empty_like(gv) if scaled else None
     ka, kb = (k * a, k * b) if klif else (a, b)
@@ -151,18 +151,18 @@ def _backward_eager(
         if cfg.detach_reset or last:
             t1 = gs
         elif soft:  # dV/dS = -V_th (-V_th/k with scale_reset)
-            torch.addcmul(gs, gv, vth_r, value=-1.0, out=t1) if scaled else torch.sub(gs, gv, alpha=vth, out=t1)
+            t1 = torch.addcmul(gs, gv, vth_r, value=-1.0, out=t1_buf) if scaled else torch.sub(gs, gv, alpha=vth, out=t1_buf)
         else:  # dV/dS = V_reset - F (- F/k with scale_reset)
-            torch.addcmul(gs, gv, fr, value=-1.0, out=t1)
+            t1 = torch.addcmul(gs, gv, fr, value=-1.0, out=t1_buf)
             if vr != 0.0:
                 t1.add_(gv, alpha=vr)
         if last:
             torch.mul(t1, g, out=gf).mul_(scale)
         else:
             if soft:  # dV/dF = 1 (1/k)
-                d = torch.mul(gv, inv_k, out=d) if scaled else gv
+                d = torch.mul(gv, inv_k, out=d_buf) if scaled else gv
             else:  # dV/dF = 1 - S ((1 - S)/k)
-                torch.addcmul(gv, gv, s, value=-1.0, out=d)
+                d = torch.addcmul(gv, gv, s, value=-1.0, out=d_buf)
                 if scaled:
                     d.mul_(inv_k)
             torch.addcmul(d, t1, g, value=scale, out=gf)
