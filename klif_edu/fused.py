@@ -10,8 +10,10 @@ derivative from H:
     gX[t]   = k*b * gF,   gV[t-1] = k*a * gF          (H = a*V + b*X + c)
     dL/dk   = sum(gF * H) - sum(gV[t] * V[t]) / k     (the last term only with scale_reset)
 
-Both loops come twice, with the same arithmetic in the same order as
-``klif_edu.functional`` (so spikes and H are bit-for-bit the reference's):
+Both loops come twice. The forward loops do the reference's arithmetic in its order
+(``klif_edu.functional``), so S and H are bit for bit the reference's (on the CPU; on
+CUDA inductor may turn a division by tau into a multiplication); the backward loops
+compute the gradients above, equal to the reference's up to rounding.
 
 * ``_forward_eager`` / ``_backward_eager``: in-place ops on one time step at a time, so
   the temporaries stay in cache and only X, S, H and the gradients travel to memory.

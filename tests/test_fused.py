@@ -181,6 +181,9 @@ def test_compiled_equals_eager():
         x2, grad2 = inputs((4, 6, 2, 2), torch.float32, seed=3)
         s2, gx2, gk2 = grads(n, x2, grad2, n)
         assert counters["stats"]["unique_graphs"] == before, "recompiled for a new shape"
+        x2d, k = x.reshape(4, -1), n.k.detach()
+        compiled_h = fused._run(fused._forward_eager, fused._forward_graph, "compiled", n.config, x2d, k, n.config, True)[1]
+        assert torch.equal(compiled_h, fused._forward_eager(x2d, k, n.config, True)[1])  # H bit for bit (CPU)
     n.backend = "eager"
     for (a, b, c), (xx, gg) in (((s, gx, gk), (x, grad)), ((s2, gx2, gk2), (x2, grad2))):
         es, egx, egk = grads(n, xx, gg, n)
