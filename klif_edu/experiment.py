@@ -162,19 +162,20 @@ def plan_run(dataset: str, arch: str | None = None, quick: bool | None = None, o
     spec = _spec(dataset)
     present = dataset_present(spec.name, data_dir)
     dev, why_dev = explain_device(device)
-    reasons: list[str] = []
+    auto: list[str] = []  # why quick mode would be chosen
+    if is_quick_env():
+        auto.append(f"{QUICK_ENV}=1")
+    if not present:
+        auto.append(f"{spec.name} is not on disk")
+    if dev.type == "cpu":
+        auto.append(f"no GPU ({why_dev}): the full run would take too long here")
     if quick is None:
-        if is_quick_env():
-            reasons.append(f"{QUICK_ENV}=1")
-        if not present:
-            reasons.append(f"{spec.name} is not on disk")
-        if dev.type == "cpu":
-            reasons.append(f"no GPU ({why_dev}): the full run would take too long here")
-        quick = bool(reasons)
-        if not quick:
-            reasons.append(f"GPU found ({why_dev}) and {spec.name} on disk")
+        quick = bool(auto)
+        reasons = auto if quick else [f"GPU found ({why_dev}) and {spec.name} on disk"]
+    elif quick:
+        reasons = auto or ["quick=True was asked for"]
     else:
-        reasons.append("quick=True was asked for" if quick else "quick=False was asked for")
+        reasons = ["quick=False was asked for"]
     if not quick and not present:
         from .data import DatasetMissing, dataset_status
 

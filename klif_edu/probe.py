@@ -20,7 +20,7 @@ from torch import nn
 
 from .neurons import KLIF, LIF, Trace
 
-__all__ = ["probe", "capture_inputs", "firing_rates", "gate_closed_fraction", "test_batch", "layer_table"]
+__all__ = ["probe", "capture_inputs", "firing_rates", "gate_closed_fraction", "sample_batch", "layer_table"]
 
 
 def _spiking_layers(model: nn.Module) -> dict[str, nn.Module]:
@@ -80,7 +80,7 @@ def probe(model: nn.Module, x: torch.Tensor, layers: list[str] | None = None) ->
 
 def firing_rates(traces: dict[str, Trace]) -> dict[str, float]:
     """{layer: mean spikes per neuron per time step} from probe traces."""
-    return {name: float(tr.s.float().mean()) for name, tr in traces.items()}
+    return {name: float(tr.s.detach().float().mean()) for name, tr in traces.items()}
 
 
 def gate_closed_fraction(traces: dict[str, Trace]) -> dict[str, float]:
@@ -88,10 +88,10 @@ def gate_closed_fraction(traces: dict[str, Trace]) -> dict[str, float]:
 
     For LIF (F = H) this is the fraction with H exactly 0, usually near 0.
     """
-    return {name: float((tr.f == 0).float().mean()) for name, tr in traces.items()}
+    return {name: float((tr.f.detach() == 0).float().mean()) for name, tr in traces.items()}
 
 
-def test_batch(dataset: str, n: int = 16, seed: int = 0, time_steps: int | None = None,
+def sample_batch(dataset: str, n: int = 16, seed: int = 0, time_steps: int | None = None,
                data_dir: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(x, y): ``n`` test samples of ``dataset`` stacked into one batch, ready for ``probe``."""
     from .data import load_dataset
@@ -119,7 +119,7 @@ def layer_table(model: nn.Module) -> str:
             syn = f"dropout {block.dropout.p:g}, " + syn
         weights = sum(p.numel() for p in block.synapse.parameters())
         neuron = block.neuron
-        k = f"{float(neuron.k):.3f}" if isinstance(neuron, KLIF) else "-"
+        k = f"{float(neuron.k.detach()):.3f}" if isinstance(neuron, KLIF) else "-"
         lines.append(f"{name:<7} {syn:<44} {type(neuron).__name__:<6} {weights:>10,}  {k}")
     total = sum(p.numel() for p in model.parameters())
     lines.append(f"total parameters: {total:,} (k counts one per KLIF layer)")
