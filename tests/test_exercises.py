@@ -127,6 +127,20 @@ HAND = {
     "03.k_slope": 2 * 4 / 4,
     "03.k_center": 1 / 0.5,
     "03.gate_grad": 0.0,
+    "04.vote": 20 / (10 * 8),
+    "04.width_ratio": 1 / 1.25,
+    "05.mse_loss": (1 - 0.2) ** 2 / 10,
+    "05.slope_ratio": 1.6,
+    "06.conv1_weights": 3 * 256 * 3 * 3,
+    "06.k_count": 6 + 2,
+    "07.sample_numbers": 10 * 2 * 34 * 34,
+    "07.centre_shift": 1 / 0.8,
+    "08.fc1_inputs": 128 * (128 // 2**4) ** 2,
+    "08.width_ratio": 1 / 0.5,
+    "09.output_neurons": 11 * 10,
+    "09.fc1_inputs": 128 * (128 // 2**5) ** 2,
+    "10.margin": 93.4 - 92.9,
+    "10.noise": "no",
 }
 
 

@@ -13,7 +13,10 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 IDS = [p.name for p in PATHS]
 # What a notebook may import from klif_edu: the package and its public modules.
-PUBLIC_MODULES = {"klif_edu", "klif_edu.plotting", "klif_edu.widgets", "klif_edu.exercises", "klif_edu.surrogate"}
+PUBLIC_MODULES = {
+    "klif_edu", "klif_edu.plotting", "klif_edu.widgets", "klif_edu.exercises", "klif_edu.surrogate",
+    "klif_edu.models", "klif_edu.experiment", "klif_edu.probe", "klif_edu.training_plots", "klif_edu.reproduction",
+}
 THIRD_PARTY = {"os", "math", "matplotlib", "torch", "numpy", "snntorch", "ipywidgets"}
 
 
