@@ -318,7 +318,7 @@ class _MultiStep(torch.autograd.Function):
         x = _flat(x_seq).to(compute)
         kc = k.detach().to(compute)
         s, h = _run(_forward_eager, _forward_graph, backend, cfg, x, kc, cfg, True)
-        ctx.save_for_backward(h, kc)
+        ctx.save_for_backward(h, kc) if cfg.klif else ctx.save_for_backward(h)  # LIF's k is a constant 1
         ctx.cfg, ctx.backend, ctx.x_dtype, ctx.k_dtype = cfg, backend, x_seq.dtype, k.dtype
         ctx.shape = x_seq.shape
         return s.view(x_seq.shape).to(x_seq.dtype)
@@ -326,7 +326,8 @@ class _MultiStep(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_s):
-        h, kc = ctx.saved_tensors
+        h, *kc = ctx.saved_tensors
+        kc = kc[0] if kc else h.new_ones(())
         need_x = ctx.needs_input_grad[0]
         need_k = ctx.cfg.klif and ctx.needs_input_grad[1]
         gs = grad_s.reshape(h.shape)
