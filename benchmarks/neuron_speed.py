@@ -44,6 +44,7 @@ class Contender:
     first_call_s: float | None = None
     bytes_per_step: float | None = None
     scalar_bytes: int = 0
+    fell_back: bool = False  # the compiled backend could not compile and ran eager
 
 
 def build_contenders(device: torch.device, with_compiled: bool) -> tuple[list[Contender], list[str]]:
@@ -215,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
         fallback = [w for w in caught if issubclass(w.category, RuntimeWarning) and "torch.compile" in str(w.message)]
         if fallback:
+            c.fell_back = True
             c.note = (c.note + "; " if c.note else "") + "torch.compile unusable: ran eager"
         c.bytes_per_step, c.scalar_bytes = saved_bytes(c, x)
 
@@ -247,12 +249,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  [{'PASS' if passed else 'FAIL'}] {name}: {text}")
 
     ck, cl = by_name.get("klif-edu KLIF (compiled)"), by_name.get("klif-edu LIF (compiled)")
+    if (ck is not None and ck.fell_back) or (cl is not None and cl.fell_back):
+        ck = cl = None  # nothing compiled to judge
     ek, el = by_name.get("klif-edu KLIF (eager)"), by_name.get("klif-edu LIF (eager)")
     if ref is not None and ck is not None:
         r = paired_ratio(ref, ck)
         verdict("compiled KLIF vs SpikingJelly KLIFNode", r >= 2.0, f"{r:.2f}x faster (target >= 2x, aim 4x)")
     else:
-        print("  [SKIP] compiled KLIF vs SpikingJelly KLIFNode: one of them did not run")
+        print("  [SKIP] compiled KLIF vs SpikingJelly KLIFNode: one of them did not run (or did not compile)")
     if ref is not None and ek is not None:
         print(f"  [info] eager KLIF vs SpikingJelly KLIFNode: {paired_ratio(ref, ek):.2f}x faster")
     if ck is not None and cl is not None:
