@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import os
 import shutil
 import statistics
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -132,16 +134,26 @@ def fwd_bwd(c: Contender, x: torch.Tensor, grad: torch.Tensor) -> None:
 
 
 def saved_bytes(c: Contender, x: torch.Tensor) -> tuple[float, int]:
-    """(bytes per neuron-step of tensors saved for backward, bytes of one-element tensors)."""
-    seen: dict[tuple, tuple[int, int]] = {}  # storage -> (bytes, elements) of its largest saved view
+    """(bytes per neuron-step of tensors held for backward, bytes of one-element tensors).
+
+    Counts what autograd packs during the forward pass and still holds when it ends (a
+    tensor packed by a part of the graph that was dropped is freed again), once per storage.
+    """
+    packed: list[weakref.ref] = []
 
     def pack(t: torch.Tensor) -> torch.Tensor:
-        key = (t.device, t.untyped_storage().data_ptr())
-        seen[key] = max(seen.get(key, (0, 0)), (t.numel() * t.element_size(), t.numel()))
+        packed.append(weakref.ref(t))
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         s = c.run(x)
+    gc.collect()
+    seen: dict[tuple, tuple[int, int]] = {}  # storage -> (bytes, elements) of its largest saved view
+    for ref in packed:
+        t = ref()
+        if t is not None:
+            key = (t.device, t.untyped_storage().data_ptr())
+            seen[key] = max(seen.get(key, (0, 0)), (t.numel() * t.element_size(), t.numel()))
     c.reset()
     del s
     big = sum(nbytes for nbytes, numel in seen.values() if numel > 1)
