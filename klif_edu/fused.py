@@ -284,6 +284,8 @@ def _run(eager: Callable, graph: Callable, backend: str, cfg: NeuronConfig, *arg
     """eager(*args) or its compiled twin; args start with (X or H [T, M], k or dL/dS)."""
     if backend != "compiled" or args[0].numel() == 0:
         return eager(*args)
+    if torch.compiler.is_compiling():  # inside a torch.compile'd model: the loop joins its graph
+        return graph(*args)
     for tensor in args[:2]:
         if tensor.dim() == 2:  # [T, M]: one kernel for every layer shape and batch size
             torch._dynamo.maybe_mark_dynamic(tensor, 1)

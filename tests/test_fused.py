@@ -192,6 +192,17 @@ def test_compiled_equals_eager():
         torch.testing.assert_close(c, egk, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("backend", ["eager", "compiled"])
+def test_inside_a_compiled_model(backend):
+    """torch.compile of a model holding a neuron traces through the fused path (dynamo only, no inductor)."""
+    n = make(True, "hard0", True, False, k=1.3, backend=backend)
+    x, grad = inputs((5, 3, 4), torch.float32)
+    s, gx, gk = grads(n, x, grad, torch.compile(n, backend="eager", fullgraph=True))
+    rs, rgx, rgk = grads(n, x, grad, lambda v: n.trace(v).s)
+    assert torch.equal(s, rs)
+    torch.testing.assert_close((gx, gk), (rgx, rgk), rtol=1e-4, atol=1e-4)
+
+
 def test_compiled_falls_back_to_eager_with_one_warning(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("no compiler here")
