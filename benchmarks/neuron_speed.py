@@ -70,7 +70,8 @@ def build_contenders(device: torch.device, with_compiled: bool) -> tuple[list[Co
 
         for cls_name, name in (("KLIFNode", "KLIFNode"), ("LIFNode", "LIFNode")):
             cls = getattr(neuron, cls_name)
-            kwargs = dict(tau=TAU, v_threshold=V_TH, v_reset=0.0, surrogate_function=sjsg.Sigmoid(alpha=ALPHA), step_mode="m")
+            kwargs = dict(tau=TAU, v_threshold=V_TH, v_reset=0.0, surrogate_function=sjsg.Sigmoid(alpha=ALPHA),
+                          step_mode="m")
             note = ""
             try:  # SpikingJelly <= 0.0.0.0.15 chooses a backend; 2.x picks the torch path on the CPU itself
                 m = cls(backend="torch", **kwargs)
@@ -226,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  note: {c.name} failed ({type(err).__name__}: {err}): skipped")
                 contenders.remove(c)
                 continue
-        fallback = [w for w in caught if issubclass(w.category, RuntimeWarning) and "torch.compile" in str(w.message)]
+        fallback = [w for w in caught
+                    if issubclass(w.category, RuntimeWarning) and "torch.compile" in str(w.message)]
         if fallback:
             c.fell_back = True
             c.note = (c.note + "; " if c.note else "") + "torch.compile unusable: ran eager"
@@ -240,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     by_name = {c.name: c for c in contenders}
     ref = by_name.get("SpikingJelly KLIFNode")
     print(f"\nforward + backward, {args.rounds} interleaved rounds (ms: median [quartiles])")
-    header = f"{'contender':30s} {'median':>8s} {'quartiles':>17s} {'vs SJ KLIF':>10s} {'bytes/step':>10s} {'first call':>11s}  note"
+    header = (f"{'contender':30s} {'median':>8s} {'quartiles':>17s} {'vs SJ KLIF':>10s} {'bytes/step':>10s} "
+              f"{'first call':>11s}  note")
     print(header)
     print("-" * len(header))
     for c in contenders:

@@ -80,7 +80,9 @@ def _charge_(h: torch.Tensor, x: torch.Tensor, v: torch.Tensor, cfg: NeuronConfi
         torch.addcdiv(v, d, tau, value=-1.0, out=h).add_(x)
 
 
-def _reset_(v: torch.Tensor, f: torch.Tensor, s: torch.Tensor, vth: float | torch.Tensor, vr: float | None) -> None:
+def _reset_(
+    v: torch.Tensor, f: torch.Tensor, s: torch.Tensor, vth: float | torch.Tensor, vr: float | None
+) -> None:
     """v <- F*(1-S) + V_reset*S (hard) or F - S*V_th (soft); S is 0 or 1, so F - F*S is F*(1-S) exactly."""
     if vr is None:
         if isinstance(vth, torch.Tensor):
@@ -153,7 +155,10 @@ def _backward_eager(
         if cfg.detach_reset or last:
             t1 = gs
         elif soft:  # dV/dS = -V_th (-V_th/k with scale_reset)
-            t1 = torch.addcmul(gs, gv, vth_r, value=-1.0, out=t1_buf) if scaled else torch.sub(gs, gv, alpha=vth, out=t1_buf)
+            if scaled:
+                t1 = torch.addcmul(gs, gv, vth_r, value=-1.0, out=t1_buf)
+            else:
+                t1 = torch.sub(gs, gv, alpha=vth, out=t1_buf)
         else:  # dV/dS = V_reset - F (- F/k with scale_reset)
             t1 = torch.addcmul(gs, gv, fr, value=-1.0, out=t1_buf)
             if vr != 0.0:
@@ -169,7 +174,10 @@ def _backward_eager(
                     d.mul_(inv_k)
             torch.addcmul(d, t1, g, value=scale, out=gf)
             if need_k and scaled:  # V[t] depends on k directly: dV/dk = -(V[t] - V_reset*S)/k
-                w = torch.addcmul(fr, s, vth_r, value=-1.0, out=sg) if soft else torch.addcmul(fr, fr, s, value=-1.0, out=sg)
+                if soft:
+                    w = torch.addcmul(fr, s, vth_r, value=-1.0, out=sg)
+                else:
+                    w = torch.addcmul(fr, fr, s, value=-1.0, out=sg)
                 dots_v.append(torch.dot(gv, w))
         if klif:
             gf.mul_(gate)
@@ -335,13 +343,16 @@ class _MultiStep(torch.autograd.Function):
         gs = grad_s.reshape(h.shape)
         if ctx.backend == "compiled":
             gs = gs.to(h.dtype).contiguous()
-        grad_x, grad_k = _run(_backward_eager, _backward_graph, ctx.backend, ctx.cfg, h, gs, kc, ctx.cfg, need_x, need_k)
+        cfg = ctx.cfg
+        grad_x, grad_k = _run(_backward_eager, _backward_graph, ctx.backend, cfg, h, gs, kc, cfg, need_x, need_k)
         grad_x = grad_x.view(ctx.shape).to(ctx.x_dtype) if grad_x is not None else None
         grad_k = grad_k.to(ctx.k_dtype) if grad_k is not None else None
         return grad_x, grad_k, None, None
 
 
-def multistep(x_seq: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, backend: str = "eager") -> torch.Tensor:
+def multistep(
+    x_seq: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, backend: str = "eager"
+) -> torch.Tensor:
     """Spikes S[0..T-1] for inputs X[0..T-1], starting from rest. k: 0-d tensor (1.0 for LIF).
 
     Keeps H for the backward pass only when grad mode is on and x or k requires grad.

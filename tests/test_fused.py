@@ -20,7 +20,8 @@ SHAPES = [(7, 5), (5, 2, 3, 4, 4)]
 
 def make(klif: bool, reset: str, decay_input: bool, detach_reset: bool, scale_reset: bool = False,
          k: float = 1.0, tau: float = 2.5, backend: str = "eager"):
-    kw = dict(tau=tau, v_reset=RESETS[reset], decay_input=decay_input, detach_reset=detach_reset, backend=backend)
+    kw = dict(tau=tau, v_reset=RESETS[reset], decay_input=decay_input, detach_reset=detach_reset,
+              backend=backend)
     return KLIF(scale_reset=scale_reset, k_init=k, **kw) if klif else LIF(**kw)
 
 
@@ -94,7 +95,8 @@ def test_other_surrogates(name, reset):
 
 def test_h_and_spikes_bit_for_bit():
     """The fused loop rounds like the reference: H itself (what backward keeps) is identical."""
-    for klif, reset, decay_input, scale_reset in itertools.product([True, False], RESETS, [True, False], [False, True]):
+    cases = itertools.product([True, False], RESETS, [True, False], [False, True])
+    for klif, reset, decay_input, scale_reset in cases:
         if not klif and scale_reset:
             continue
         n = make(klif, reset, decay_input, False, scale_reset, k=1.37, tau=2.3)
@@ -162,7 +164,8 @@ def test_graph_loops_have_no_graph_breaks():
     cfg = make(True, "soft", True, False, scale_reset=True).config
     x, g = torch.randn(3, 10), torch.randn(3, 10)
     k = torch.tensor(1.2)
-    for fn, args in ((fused._forward_graph, (x, k, cfg, True)), (fused._backward_graph, (x, g, k, cfg, True, True))):
+    loops = ((fused._forward_graph, (x, k, cfg, True)), (fused._backward_graph, (x, g, k, cfg, True, True)))
+    for fn, args in loops:
         explained = torch._dynamo.explain(fn)(*args)
         assert explained.graph_break_count == 0 and explained.graph_count == 1
 
@@ -182,7 +185,8 @@ def test_compiled_equals_eager():
         s2, gx2, gk2 = grads(n, x2, grad2, n)
         assert counters["stats"]["unique_graphs"] == before, "recompiled for a new shape"
         x2d, k = x.reshape(4, -1), n.k.detach()
-        compiled_h = fused._run(fused._forward_eager, fused._forward_graph, "compiled", n.config, x2d, k, n.config, True)[1]
+        cfg = n.config
+        compiled_h = fused._run(fused._forward_eager, fused._forward_graph, "compiled", cfg, x2d, k, cfg, True)[1]
         assert torch.equal(compiled_h, fused._forward_eager(x2d, k, n.config, True)[1])  # H bit for bit (CPU)
     n.backend = "eager"
     for (a, b, c), (xx, gg) in (((s, gx, gk), (x, grad)), ((s2, gx2, gk2), (x2, grad2))):
@@ -208,7 +212,8 @@ def test_compiled_falls_back_to_eager_with_one_warning(monkeypatch):
         raise RuntimeError("no compiler here")
 
     monkeypatch.setattr(torch, "compile", broken)
-    n = make(True, "hard-0.3", False, False, k=0.9, tau=3.125, backend="compiled")  # a config no other test compiles
+    # a configuration no other test compiles, so its torch.compile is not cached yet
+    n = make(True, "hard-0.3", False, False, k=0.9, tau=3.125, backend="compiled")
     x, grad = inputs((5, 3, 4), torch.float32)
     with pytest.warns(RuntimeWarning) as record:
         s, gx, gk = grads(n, x, grad, n)
