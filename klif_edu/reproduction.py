@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 
 __all__ = [
     "KLIF_PAPER_NOTE",
+    "KLIF_SHORT",
     "PLIF_LIF_REFERENCE",
     "PLIF_SOURCE",
     "collect_runs",
@@ -92,38 +93,50 @@ def collect_runs(roots: Iterable[str | os.PathLike] | str | os.PathLike = ("runs
 
 
 class Table(str):
-    """A Markdown table that shows as HTML in a notebook (no pandas needed)."""
+    """A Markdown table (plus optional notes below it) that shows as HTML in a notebook (no pandas)."""
 
-    def __new__(cls, header: list[str], body: list[list[str]]) -> "Table":
+    def __new__(cls, header: list[str], body: list[list[str]], notes: list[str] = ()) -> "Table":
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in body]
+        lines += [""] + list(notes) if notes else []
         obj = super().__new__(cls, "\n".join(lines))
-        obj.header, obj.body = header, body
+        obj.header, obj.body, obj.notes = header, body, list(notes)
         return obj
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in self.header)
         rows = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row) + "</tr>"
                        for row in self.body)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        notes = "".join(f"<p style='font-size:smaller'>{html.escape(n)}</p>" for n in self.notes)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{notes}"
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} %"
 
 
+KLIF_SHORT = "n/a offline (1)"
+
+
 def results_table(rows: list[dict[str, Any]]) -> Table:
-    """Every run (one line each) with the papers' numbers for its dataset beside it."""
+    """Every run (one line each) with the papers' numbers for its dataset beside it.
+
+    The KLIF paper column reads ``KLIF_SHORT`` with note (1) below the table (``KLIF_PAPER_NOTE``);
+    the run column is the run's folder as <experiment>/<neuron>, its full path in ``row["path"]``.
+    """
     header = ["dataset (asked for)", "trained on", "mode", "neuron", "network", "epochs", "train images",
-              "test accuracy (this run)", "KLIF paper", "LIF, PLIF paper (reference)", "run folder"]
+              "test accuracy (this run)", "KLIF paper", "LIF, PLIF paper (2)", "run"]
     body = []
     for r in rows:
         ref = PLIF_LIF_REFERENCE.get(r["asked_for"])
+        folder = Path(r["path"]).parent
         body.append([r["asked_for"], r["dataset"], r["mode"] or "?", r["neuron"].upper(), r["arch"],
                      str(r["epochs"]), str(r["train_size"]), _pct(r["test_accuracy"]),
-                     KLIF_PAPER_NOTE if r["asked_for"] in PLIF_LIF_REFERENCE else "-",
-                     _pct(ref) if ref is not None else "-", str(Path(r["path"]).parent)])
-    return Table(header, body)
+                     KLIF_SHORT if r["asked_for"] in PLIF_LIF_REFERENCE else "-",
+                     _pct(ref) if ref is not None else "-", f"{folder.parent.name}/{folder.name}"])
+    notes = [f"(1) KLIF paper: {KLIF_PAPER_NOTE}.",
+             f"(2) {PLIF_SOURCE}; a reference for LIF on the same dataset, not KLIF's experiments."]
+    return Table(header, body, notes)
 
 
 def _key(r: dict[str, Any]) -> tuple:

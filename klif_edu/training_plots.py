@@ -66,7 +66,8 @@ def show_samples(dataset: str, n: int = 8, split: str = "test", frames: int = 6,
             ax.set_title(names[label], fontsize="small")
         for ax in axes:
             ax.set_axis_off()
-        fig.suptitle(f"{spec.name}: {len(y)} {split} images (input {tuple(spec.input_shape)})", fontsize="medium")
+        fig.suptitle(f"{spec.name}: {len(y)} {split} images (input {tuple(spec.input_shape)})\n{spec.description}",
+                     fontsize="medium")
         return fig
     x, y = _take(ds, min(n, 4))  # [N, T, 2, H, W]
     t = x.shape[1]
@@ -85,7 +86,7 @@ def show_samples(dataset: str, n: int = 8, split: str = "test", frames: int = 6,
                 ax.set_title(f"frame t={step}", fontsize="small")
         axes[row, 0].set_ylabel(names[label], fontsize="small")
     fig.suptitle(f"{spec.name}: {len(y)} {split} samples, {len(steps)} of T={t} frames "
-                 "(red: ON events, blue: OFF events)", fontsize="medium")
+                 f"(red: ON events, blue: OFF events)\n{spec.description}", fontsize="medium")
     return fig
 
 
