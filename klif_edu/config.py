@@ -45,6 +45,7 @@ class TrainConfig:
     progress: bool | None = None  # None: bars on a terminal or in a notebook
     verbose: bool = True  # one line per epoch
     overwrite: bool = False  # replace a finished/unfinished run in ``out`` instead of refusing
+    stop_after: int | None = None  # end this session after that epoch (checkpointed); resume continues
     neuron_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> "TrainConfig":
@@ -66,7 +67,7 @@ class TrainConfig:
             raise ValueError(f"unknown backend {self.backend!r}; choose one of: {', '.join(BACKENDS)}")
         for name in ("epochs", "batch_size", "log_every"):
             positive_int(name, getattr(self, name))
-        for name in ("time_steps", "limit_train", "limit_test"):
+        for name in ("time_steps", "limit_train", "limit_test", "stop_after"):
             positive_int(name, getattr(self, name), allow_none=True)
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")

@@ -8,6 +8,7 @@ after every epoch (atomic, previous one kept as ``checkpoint.prev.pt``), ``histo
 ``history.csv`` (format: ``klif_edu.history``; row 0 is the untrained network) and
 ``metrics.json`` at the end. ``resume=True`` continues from the checkpoint to the same
 numbers an uninterrupted run reaches (epochs are the unit: an interrupted epoch is redone;
+``stop_after`` ends a session early on purpose, e.g. to train two runs epoch by epoch;
 raising ``epochs`` of a finished run continues it, with the cosine recomputed over the new
 total): model init, data order (a seeded generator per epoch)
 and dropout (a seed per epoch) depend only on ``seed`` and the epoch. The learning rate
@@ -267,6 +268,8 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
     epochs_bar = tqdm(range(start_epoch + 1, config.epochs + 1), desc="epochs", unit="epoch",
                       initial=start_epoch, total=config.epochs, disable=disable, dynamic_ncols=True)
     for epoch in epochs_bar:
+        if config.stop_after is not None and epoch > config.stop_after:
+            break  # as if interrupted after epoch stop_after: resume=True continues from here
         torch.manual_seed(_epoch_seed(config.seed, epoch))  # dropout masks: same with or without resume
         loader = _loader(train_set, config, info, device, epoch)
         tic = time.perf_counter()

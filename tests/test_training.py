@@ -121,15 +121,21 @@ class CtrlC(torch.utils.data.Dataset):
         return self.data[i]
 
 
-def test_resume_reaches_the_same_result_as_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("how", ["ctrl-c", "stop_after"])
+def test_resume_reaches_the_same_result_as_an_uninterrupted_run(tmp_path, how):
     spec = TOY
     test_set = fake_set(spec, 8, seed=1)
     cfg = {"dataset": "toy", "epochs": 2, "batch_size": 8, "verbose": False, "progress": False, "log_every": 2}
     straight = train(TrainConfig(out=str(tmp_path / "straight"), **cfg), train_set=fake_set(spec, 32),
                      test_set=test_set, spec=spec)
-    with pytest.raises(KeyboardInterrupt):  # interrupted in the middle of epoch 2
-        train(TrainConfig(out=str(tmp_path / "split"), **cfg), train_set=CtrlC(fake_set(spec, 32), 32 + 12),
-              test_set=test_set, spec=spec)
+    if how == "ctrl-c":
+        with pytest.raises(KeyboardInterrupt):  # interrupted in the middle of epoch 2
+            train(TrainConfig(out=str(tmp_path / "split"), **cfg), train_set=CtrlC(fake_set(spec, 32), 32 + 12),
+                  test_set=test_set, spec=spec)
+    else:
+        first = train(TrainConfig(out=str(tmp_path / "split"), stop_after=1, **cfg), train_set=fake_set(spec, 32),
+                      test_set=test_set, spec=spec)
+        assert first.metrics["epochs"] == 1 and [r["epoch"] for r in first.history["epochs"]] == [0, 1]
     assert load_checkpoint(tmp_path / "split" / "checkpoint.pt")["epoch"] == 1
     resumed = train(TrainConfig(out=str(tmp_path / "split"), resume=True, **cfg), train_set=fake_set(spec, 32),
                     test_set=test_set, spec=spec)
