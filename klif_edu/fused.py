@@ -328,7 +328,10 @@ class _MultiStep(torch.autograd.Function):
         x = _flat(x_seq).to(compute)
         kc = k.detach().to(compute)
         s, h = _run(_forward_eager, _forward_graph, backend, cfg, x, kc, cfg, True)
-        ctx.save_for_backward(h, kc) if cfg.klif else ctx.save_for_backward(h)  # LIF's k is a constant 1
+        if cfg.klif:
+            ctx.save_for_backward(h, kc)
+        else:  # LIF's k is a constant 1
+            ctx.save_for_backward(h)
         ctx.cfg, ctx.backend, ctx.x_dtype, ctx.k_dtype = cfg, backend, x_seq.dtype, k.dtype
         ctx.shape = x_seq.shape
         return s.view(x_seq.shape).to(x_seq.dtype)
