@@ -1,0 +1,142 @@
+"""Answer checks for the notebooks' exercises: right, wrong with a hint, or not attempted.
+
+    from klif_edu.exercises import check, solution
+    answer = None                       # the student replaces None with a number or a word
+    check("03.k_slope", answer)         # prints the verdict, returns True/False, never raises
+    solution("03.k_slope")              # the worked answer, only when asked for
+
+Reference answers are computed by the library itself (``klif_edu.neurons``,
+``klif_edu.surrogate``) when a check runs, so they follow the code they teach.
+``check(..., strict=True)`` raises ``AssertionError`` instead of printing "wrong" or
+"not attempted": the test suite uses it.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import torch
+
+from . import neuron_series, training_series
+from ._exercise import _CHOICE, _INTEGER, Exercise
+
+__all__ = ["Exercise", "EXERCISES", "check", "solution", "names"]
+
+EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in neuron_series.EXERCISES + training_series.EXERCISES}
+
+
+def names(notebook: str | None = None) -> list[str]:
+    """Exercise names, all or those of one notebook prefix such as "03"."""
+    return [n for n in EXERCISES if notebook is None or n.split(".")[0] == notebook]
+
+
+# --- judging -------------------------------------------------------------------------------
+def _as_float(answer: Any) -> float | None:
+    if isinstance(answer, bool):
+        return None
+    if isinstance(answer, torch.Tensor):
+        return float(answer.detach().reshape(())) if answer.numel() == 1 else None
+    if isinstance(answer, numbers.Real):
+        return float(answer)
+    if isinstance(answer, str):
+        try:
+            return float(answer.strip())
+        except ValueError:
+            return None
+    try:  # numpy scalars and 1-element arrays
+        return float(answer)
+    except (TypeError, ValueError):
+        return None
+
+
+def _normalise(answer: Any) -> str:
+    if isinstance(answer, numbers.Real) and not isinstance(answer, bool):
+        return f"{float(answer):g}"
+    return "".join(str(answer).split()).lower()
+
+
+def _same(ex: Exercise, answer: Any, target: Any) -> bool:
+    if ex.kind == _CHOICE:
+        return _normalise(answer) == _normalise(target)
+    value = _as_float(answer)
+    if value is None or not math.isfinite(value):
+        return False
+    if ex.kind == _INTEGER:
+        return value == int(target)
+    return math.isclose(value, float(target), rel_tol=ex.rtol, abs_tol=ex.atol)
+
+
+def _type_problem(ex: Exercise, answer: Any) -> str | None:
+    if ex.kind == _CHOICE:
+        if _normalise(answer) not in {_normalise(c) for c in ex.choices}:
+            return f"expected one of: {', '.join(ex.choices)}"
+        return None
+    value = _as_float(answer)
+    if value is None:
+        return f"expected a number, got {type(answer).__name__}"
+    if ex.kind == _INTEGER and value != int(value):
+        return "expected a whole number"
+    return None
+
+
+def _verdict(ex: Exercise, answer: Any) -> tuple[str, str]:
+    """("right"|"wrong"|"not attempted", message)."""
+    if answer is None or answer is Ellipsis:
+        return "not attempted", f"{ex.name}: not attempted yet. Replace None with your answer and run the cell again."
+    problem = _type_problem(ex, answer)
+    if problem is not None:
+        return "wrong", f"{ex.name}: {problem}. Hint: {ex.hint}"
+    if _same(ex, answer, ex.answer()):
+        return "right", f"{ex.name}: right, well done."
+    for wrong, why in ex.mistakes:
+        if _same(ex, answer, wrong()):
+            return "wrong", f"{ex.name}: not quite ({answer!r}). {why} Hint: {ex.hint}"
+    return "wrong", f"{ex.name}: not quite ({answer!r}). Hint: {ex.hint}"
+
+
+# Marks in DejaVu Sans (so they show without an emoji font): check, cross, open circle.
+_MARK = {"right": "\u2714", "wrong": "\u2718", "not attempted": "\u25cb"}
+
+
+def check(name: str, answer: Any, *, strict: bool = False) -> bool:
+    """Judge ``answer`` for exercise ``name``; print right / wrong with a hint / not attempted.
+
+    Returns True only for a right answer. Never raises unless ``strict=True``, where a wrong,
+    missing or unknown answer raises ``AssertionError`` (for tests).
+    """
+    ex = EXERCISES.get(name)
+    if ex is None:
+        msg = f"There is no exercise called {name!r}; known exercises: {', '.join(EXERCISES)}"
+        if strict:
+            raise AssertionError(msg)
+        print(msg)
+        return False
+    try:
+        status, msg = _verdict(ex, answer)
+    except Exception as err:  # a student's odd answer must never break the notebook
+        status, msg = "wrong", f"{ex.name}: could not read that answer ({err}). Hint: {ex.hint}"
+    if strict and status != "right":
+        raise AssertionError(msg)
+    print(f"{_MARK[status]} {msg}")
+    return status == "right"
+
+
+class Solution(str):
+    """The worked answer: shown as Markdown in a notebook, plain text elsewhere."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+
+def solution(name: str) -> Solution:
+    """The worked answer of exercise ``name`` (raises KeyError for an unknown name)."""
+    if name not in EXERCISES:
+        raise KeyError(f"There is no exercise called {name!r}; known exercises: {', '.join(EXERCISES)}")
+    ex = EXERCISES[name]
+    answer = ex.answer()
+    shown = f"{answer:.4g}" if isinstance(answer, float) else str(answer)
+    return Solution(f"**{ex.name}**: {ex.question}\n\nAnswer: **{shown}**. {ex.worked(answer)}")
