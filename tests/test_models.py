@@ -182,3 +182,38 @@ def test_bad_inputs_say_the_expected_shape():
         build_model(EVENTS, "klif", "small")(torch.rand(2, 2, 16, 16))
     with pytest.raises(ValueError, match="too small"):
         build_model(Spec("tiny", "static", (1, 2, 2), 2, 4), "klif", "small")
+
+
+def test_batchnorm_running_stats_start_as_the_mean_of_the_first_batches():
+    from klif_edu.models import BatchNorm1d
+
+    torch.manual_seed(0)
+    bn = BatchNorm1d(3)
+    batches = [torch.randn(16, 3) * (i + 1) + i for i in range(12)]
+    for i, b in enumerate(batches[:5]):
+        bn(b)
+    # after 5 batches: the plain mean of their means (PyTorch's default would keep 0.9**5 of 0)
+    torch.testing.assert_close(bn.running_mean, torch.stack([b.mean(0) for b in batches[:5]]).mean(0))
+    for b in batches[5:]:
+        bn(b)
+    assert bn.momentum == 0.1 and int(bn.num_batches_tracked) == 12
+    # from batch 11 on it is the usual exponential average
+    first10 = torch.stack([b.mean(0) for b in batches[:10]]).mean(0)
+    want = first10
+    for b in batches[10:]:
+        want = 0.9 * want + 0.1 * b.mean(0)
+    torch.testing.assert_close(bn.running_mean, want)
+
+
+def test_batchnorm_warm_start_survives_a_checkpoint_round_trip():
+    from klif_edu.models import BatchNorm2d
+
+    a = BatchNorm2d(2)
+    for _ in range(3):
+        a(torch.randn(4, 2, 3, 3))
+    b = BatchNorm2d(2)
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(4, 2, 3, 3)
+    a(x), b(x)
+    torch.testing.assert_close(a.running_var, b.running_var)
+    assert a.momentum == b.momentum == 1 / 4
