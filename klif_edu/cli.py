@@ -146,6 +146,8 @@ def _train(args: argparse.Namespace) -> int:
         out = args.out or f"runs/{args.dataset}-{args.neuron}-{args.arch}"
         return _fail("train", f"interrupted; epochs already finished are saved in {out}/checkpoint.pt, "
                      "continue with the same command and --resume", EXIT_INTERRUPTED)
+    if result.rank != 0:
+        return 0  # under torchrun rank 0 reports
     m = result.metrics
     k = m["k"]
     print(f"test accuracy {m['test_accuracy']:.4f} after {m['epochs']} epoch(s), {m['wall_time_s']:.1f} s on "

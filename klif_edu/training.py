@@ -65,6 +65,7 @@ class TrainResult:
     metrics: dict[str, Any]
     history: dict[str, Any]
     out: Path
+    rank: int = 0  # this process's rank under torchrun (only rank 0 writes files)
 
 
 # --- small pieces ------------------------------------------------------------------------
@@ -347,4 +348,4 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
         hist.save(history, out / "history.json")
         hist.save_csv(history, out / "history.csv")
         write_json_atomic(metrics, out / "metrics.json")
-    return TrainResult(model=model, metrics=metrics, history=history, out=out)
+    return TrainResult(model=model, metrics=metrics, history=history, out=out, rank=info.rank)

@@ -30,7 +30,7 @@ def _rank(rank: int, world: int, port: int, tmp: str) -> None:
                       verbose=False, progress=False, log_every=2)
     result = train(cfg, train_set=_data(24, 0), test_set=_data(10, 1), spec=SPEC)
     torch.save({"params": {k: v.detach() for k, v in result.model.named_parameters()},
-                "metrics": result.metrics}, os.path.join(tmp, f"result{rank}.pt"))
+                "metrics": result.metrics, "rank": result.rank}, os.path.join(tmp, f"result{rank}.pt"))
 
 
 def _free_port() -> int:
@@ -47,6 +47,7 @@ def test_two_ranks_agree_and_only_rank0_writes(tmp_path):
     for name in r0["params"]:
         assert torch.equal(r0["params"][name], r1["params"][name]), name
     assert r0["metrics"]["world_size"] == 2 and r0["metrics"]["train_size"] == 24
+    assert (r0["rank"], r1["rank"]) == (0, 1)
     assert r0["metrics"]["test_accuracy"] == r1["metrics"]["test_accuracy"]  # all-reduced over both shards
     assert (tmp_path / "rank0" / "metrics.json").exists() and (tmp_path / "rank0" / "checkpoint.pt").exists()
     assert not (tmp_path / "rank1").exists()
