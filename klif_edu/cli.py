@@ -110,9 +110,10 @@ def _datasets(args: argparse.Namespace) -> int:
         rows = dataset_status(args.data_dir)
     except (TypeError, ValueError) as err:
         return _fail("datasets", err)
-    header = ("name", "kind", "status", "size", "how to get it")
+    header = ("name", "kind", "status", "size", "where it is / how to get it")
     table = [(r["name"], r.get("kind", ""), "present" if r.get("present") else "missing",
-              _size(r.get("size_bytes")), r.get("how_to_get", "")) for r in rows]
+              _size(r.get("size_bytes")), r.get("path", "") if r.get("present") else r.get("how_to_get", ""))
+             for r in rows]
     widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(4)]
     for row in [header, *table]:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(row[:4], widths)) + "  " + str(row[4]))
