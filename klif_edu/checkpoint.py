@@ -25,6 +25,8 @@ from typing import Any
 
 import torch
 
+from .files import atomic_open
+
 __all__ = [
     "FORMAT",
     "VERSION",
@@ -42,13 +44,6 @@ REQUIRED = ("epoch", "config", "model", "optimizer", "history")
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be used; the message names the file, the problem and the way out."""
-
-
-def _file_mode() -> int:
-    """Permissions a plainly created file would get (mkstemp's are 0600)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def previous_path(path: str | os.PathLike) -> Path:
@@ -80,36 +75,18 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike, keep_previou
     if missing:
         raise ValueError(f"save_checkpoint: state lacks {', '.join(missing)}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, _file_mode())
-        with os.fdopen(fd, "wb") as fh:
-            torch.save({"format": FORMAT, "version": VERSION, **state}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+    with atomic_open(path, "wb", fsync=True) as fh:
+        torch.save({"format": FORMAT, "version": VERSION, **state}, fh)
         if keep_previous and path.exists():
             _replace_with_copy(path, previous_path(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
 def write_json_atomic(data: Any, path: str | os.PathLike) -> Path:
     """Write ``data`` as indented JSON through a temporary file and a rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, _file_mode())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w") as fh:
+        json.dump(data, fh, indent=1)
     return path
 
 

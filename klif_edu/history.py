@@ -26,10 +26,10 @@ import csv
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .files import atomic_open
 from .surrogate import ALL as SURROGATES
 from .surrogate import Surrogate, effective_surrogate
 
@@ -90,22 +90,12 @@ def surrogate_shape(surrogate: Surrogate, k_by_layer: dict[str, float], v_thresh
     return out
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save(history: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write the history as JSON atomically (a crash never leaves half a file)."""
     path = Path(path)
-    _atomic_write(path, json.dumps(validate(history), indent=1))
+    text = json.dumps(validate(history), indent=1)
+    with atomic_open(path, "w") as fh:
+        fh.write(text)
     return path
 
 
@@ -140,5 +130,6 @@ def save_csv(history: dict[str, Any], path: str | os.PathLike) -> Path:
     writer = csv.DictWriter(buf, fieldnames=columns)
     writer.writeheader()
     writer.writerows(rows)
-    _atomic_write(path, buf.getvalue())
+    with atomic_open(path, "w") as fh:
+        fh.write(buf.getvalue())
     return path
