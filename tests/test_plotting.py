@@ -242,6 +242,13 @@ def test_plot_surrogate_draws_step_g_and_derivative():
     np.testing.assert_allclose(g.get_ydata(), sur.primitive(x))
     np.testing.assert_allclose(dg.get_ydata(), sur.derivative(x))
     assert "peak g'(0) = 1.00" in ax.get_title() and ax.get_xlabel() == "x = F - V_th"
+    assert ax.get_legend() is not None
+    render(ax.figure)
+
+
+def test_plot_surrogate_can_leave_the_legend_out():
+    ax = P.plot_surrogate(Sigmoid(4.0), legend=False)
+    assert ax.get_legend() is None and len(ax.lines) == 3
     render(ax.figure)
 
 

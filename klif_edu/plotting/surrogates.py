@@ -14,8 +14,13 @@ from ._common import LEGEND_OUT, PALETTE, _as_float, _new_axes
 __all__ = ["plot_surrogate", "plot_effective_surrogate"]
 
 
-def plot_surrogate(surrogate: Surrogate, *, ax: Axes | None = None, lo: float = -2.0, hi: float = 2.0) -> Axes:
-    """The Heaviside step, the surrogate's smooth step g(x) and its derivative g'(x), x = F - V_th."""
+def plot_surrogate(
+    surrogate: Surrogate, *, ax: Axes | None = None, lo: float = -2.0, hi: float = 2.0, legend: bool = True
+) -> Axes:
+    """The Heaviside step, the surrogate's smooth step g(x) and its derivative g'(x), x = F - V_th.
+
+    ``legend=False`` leaves the legend out (for grids of panels that share one).
+    """
     where = "plot_surrogate"
     if not isinstance(surrogate, Surrogate):
         raise TypeError(f"{where} expects a klif_edu.surrogate.Surrogate such as Sigmoid(4.0), "
@@ -31,7 +36,8 @@ def plot_surrogate(surrogate: Surrogate, *, ax: Axes | None = None, lo: float = 
     ax.set_xlabel("x = F - V_th")
     ax.set_ylabel("value")
     ax.set_title(f"{surrogate!r}: peak g'(0) = {surrogate.peak:.2f}")
-    ax.legend(**LEGEND_OUT)
+    if legend:
+        ax.legend(**LEGEND_OUT)
     return ax
 
 
