@@ -10,15 +10,14 @@ duration (tonic's n_time_bins). `downscale=d` divides x and y by the integer d.
 """
 from __future__ import annotations
 
-import os
 import pathlib
-import tempfile
 import zipfile
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..files import atomic_open
 from .registry import DatasetSpec
 
 __all__ = ["BINNINGS", "events_to_frames", "FrameDataset", "atomic_save_npz"]
@@ -28,17 +27,8 @@ BINNINGS = ("number", "time")
 
 def atomic_save_npz(path: pathlib.Path, **arrays: np.ndarray) -> None:
     """Write a compressed .npz so that readers see the old file or the whole new one, never half."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
 
 
 def events_to_frames(events: np.ndarray, sensor_size: tuple[int, int, int], time_steps: int,

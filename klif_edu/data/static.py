@@ -13,13 +13,13 @@ from __future__ import annotations
 import gzip
 import os
 import pathlib
-import tempfile
 from urllib.error import URLError
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..files import atomic_open
 from .registry import DEBIAN_FASHION_MNIST, DatasetMissing, DatasetSpec, get_spec
 
 __all__ = ["ImageTensors", "load_static", "static_present", "static_how_to_get", "static_folder",
@@ -123,15 +123,9 @@ def _unzip_debian_copy(folder: pathlib.Path) -> bool:
         for f in _IDX_FILES:
             if (folder / f).is_file():
                 continue
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{f}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as out, gzip.open(DEBIAN_FASHION_MNIST / f"{f}.gz") as src:
-                    while chunk := src.read(1 << 20):
-                        out.write(chunk)
-                os.replace(tmp, folder / f)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            with atomic_open(folder / f, "wb") as out, gzip.open(DEBIAN_FASHION_MNIST / f"{f}.gz") as src:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
     except OSError:
         return False
     return True
