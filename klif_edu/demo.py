@@ -36,6 +36,7 @@ import torch
 from matplotlib.figure import Figure
 
 from . import plotting
+from .environment import is_quick
 from .neurons import KLIF, LIF
 from .surrogate import Sigmoid
 from .training import TrainConfig, TrainResult, train
@@ -46,11 +47,6 @@ DATASET = "embedded-fashion-mnist"
 TRACE_K = 1.5  # the KLIF neuron of the trace figure: a k that differs visibly from LIF
 FULL = {"epochs": 6, "batch_size": 32, "lr": 2e-3, "limit_train": None, "limit_test": None}
 QUICK = {"epochs": 2, "batch_size": 16, "lr": 2e-3, "limit_train": 64, "limit_test": 64}
-
-
-def is_quick() -> bool:
-    """True when env KLIF_EDU_QUICK asks for the short mode (1, true, yes)."""
-    return os.environ.get("KLIF_EDU_QUICK", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _save(fig: Figure, path: Path) -> Path:

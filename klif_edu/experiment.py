@@ -32,6 +32,8 @@ from typing import Any
 import torch
 
 from .device import explain_device
+from .environment import QUICK_ENV, source_root
+from .environment import is_quick as is_quick_env
 from .models import PAPER_TIME_STEPS, build_model
 from .training import TrainConfig, TrainResult, train
 
@@ -52,7 +54,6 @@ __all__ = [
     "explain_device",
 ]
 
-QUICK_ENV = "KLIF_EDU_QUICK"
 RUNS_ENV = "KLIF_EDU_RUNS"
 #: Full runs: PLIF's batch size and learning rate (its README); 64 epochs is our choice, one
 #: period of PLIF's cosine schedule (T_max = 64). PLIF itself trained for up to 1024 epochs.
@@ -70,11 +71,6 @@ DATASET_SIZES: dict[str, tuple[int, int]] = {
 _STAND_IN = {"static": "embedded-fashion-mnist", "events": "embedded-events"}
 
 
-def is_quick_env() -> bool:
-    """True when env KLIF_EDU_QUICK asks for quick mode (1, true, yes, on)."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def runs_root() -> Path:
     """Where runs go: $KLIF_EDU_RUNS, else <repository>/runs in a source checkout, else ./runs.
 
@@ -84,10 +80,8 @@ def runs_root() -> Path:
     env = os.environ.get(RUNS_ENV, "").strip()
     if env:
         return Path(env).expanduser()
-    root = Path(__file__).resolve().parents[1]
-    if (root / "pyproject.toml").is_file() and (root / "klif_edu").is_dir():
-        return root / "runs"
-    return Path("runs")
+    root = source_root()
+    return root / "runs" if root is not None else Path("runs")
 
 
 def _spec(dataset: str):

@@ -16,6 +16,8 @@ import os
 import pathlib
 from dataclasses import dataclass
 
+from ..environment import source_root
+
 __all__ = [
     "DatasetSpec", "DATASETS", "DatasetMissing", "data_root", "repo_data_dir",
     "get_spec", "DEBIAN_FASHION_MNIST",
@@ -91,8 +93,8 @@ def get_spec(name: str) -> DatasetSpec:
 
 def repo_data_dir() -> pathlib.Path:
     """<repository root>/data when klif_edu runs from a source checkout (editable install)."""
-    root = pathlib.Path(__file__).resolve().parents[2]
-    if (root / "pyproject.toml").is_file() and (root / "klif_edu").is_dir():
+    root = source_root()
+    if root is not None:
         return root / "data"
     # Installed as a wheel: no repository around us, keep downloads in the user's cache.
     return pathlib.Path.home() / ".cache" / "klif-edu" / "data"
