@@ -20,6 +20,7 @@ import torch
 from matplotlib.figure import Figure
 from snntorch import spikegen
 
+from . import dynamics
 from .neurons import KLIF, LIF
 from .plotting import compare_traces, plot_effective_surrogate
 from .surrogate import ALL as SURROGATES
@@ -177,11 +178,24 @@ class NeuronExplorer(_Explorer):
             traces = (lif.trace(x), klif.trace(x))
         compare_traces(x, lif, klif, fig=self.figure, traces=traces, show_grad=True)
         spikes = {"LIF": int(traces[0].s.sum()), "KLIF": int(traces[1].s.sum())}
+        numbers = _membrane_numbers(v["k"], v["tau"], v["v_threshold"])
         self.status.value = (f"spikes in {self.steps} steps: <b>LIF {spikes['LIF']}</b>, "
-                             f"<b>KLIF (k = {v['k']:.2f}) {spikes['KLIF']}</b>")
+                             f"<b>KLIF (k = {v['k']:.2f}) {spikes['KLIF']}</b><br>" + numbers["html"])
         self.state = {"values": v, "x": x, "lif": traces[0], "klif": traces[1], "spikes": spikes,
-                      "png": self._png(), "error": None}
+                      "numbers": numbers, "png": self._png(), "error": None}
         return self.state
+
+
+def _membrane_numbers(k: float, tau: float, v_threshold: float) -> dict[str, Any]:
+    """The below-threshold numbers of KLIF (hard reset, decay_input) for the explorer's status line."""
+    leak = dynamics.leak_factor(k, tau)
+    steady = dynamics.steady_state_threshold(k, tau, v_threshold)
+    growth = "no leak" if abs(leak - 1.0) < 1e-9 else ("grows until it fires" if leak > 1 else "leaks")
+    html = (f"KLIF leak factor k(1 - 1/tau) = <b>{leak:.3f}</b> ({growth}; LIF {1 - 1 / tau:.3f}) &nbsp;|&nbsp; "
+            f"a constant input fires if X &gt; <b>{steady:.3f}</b> (steady state) &nbsp;|&nbsp; "
+            f"one step from rest: V_th/k = {v_threshold / k:.3f}")
+    return {"leak": leak, "lif_leak": 1 - 1 / tau, "steady_threshold": steady,
+            "one_step_threshold": v_threshold / k, "html": html}
 
 
 def _parse_ks(text: str) -> list[float]:

@@ -391,3 +391,25 @@ def test_plot_learned_surrogate_uses_recorded_shape_layers_and_fig():
     assert again is fig and len(plt.get_fignums()) == count and len(fig.axes) == 3
     assert fig.axes[0].get_title().startswith("fc2:")
     render(fig)
+
+
+def test_plot_k_dynamics_draws_leak_and_steady_threshold():
+    from klif_edu import dynamics
+    from klif_edu.plotting import plot_k_dynamics
+
+    ax_leak, ax_thr = plot_k_dynamics(tau=2.0, mark=(1.0, 1.5))
+    ks, leak = ax_leak.lines[0].get_data()
+    np.testing.assert_allclose(leak, ks * 0.5)
+    ks, thr = ax_thr.lines[0].get_data()
+    np.testing.assert_allclose(thr, [dynamics.steady_state_threshold(k, 2.0) for k in ks])
+    _, naive = ax_thr.lines[1].get_data()
+    np.testing.assert_allclose(naive, 1.0 / ks)
+    marked = [ln.get_data() for ln in ax_thr.lines[2:]]
+    assert [float(x[0]) for x, _ in marked] == [1.0, 1.5]
+    assert float(marked[1][1][0]) == pytest.approx(1 / 3)
+    ax_leak.figure.savefig(io.BytesIO(), format="png")
+    plt.close(ax_leak.figure)
+    with pytest.raises(ValueError, match="tau > 1"):
+        plot_k_dynamics(tau=1.0)
+    with pytest.raises(ValueError, match="marked k"):
+        plot_k_dynamics(mark=(-1.0,))

@@ -229,3 +229,21 @@ def test_explore_surrogate_initial_settings():
     assert ex.state["ks"] == [0.5] and type(ex.state["surrogate"]).__name__ == "Triangle"
     with pytest.raises(ValueError, match="family must be one of"):
         W.explore_surrogate(family="Relu")
+
+
+def test_neuron_explorer_shows_the_live_membrane_numbers(neuron_ex):
+    ex = neuron_ex
+    ex.controls["tau"].value = 2.0
+    ex.controls["v_threshold"].value = 1.0
+    ex.controls["input"].value = "constant"
+    ex.controls["strength"].value = 0.4
+    ex.controls["reset"].value = "hard"
+    ex.controls["k"].value = 1.5
+    nums = ex.state["numbers"]
+    assert nums["leak"] == pytest.approx(0.75) and nums["steady_threshold"] == pytest.approx(1 / 3)
+    assert nums["one_step_threshold"] == pytest.approx(1 / 1.5)
+    assert "<b>0.750</b>" in ex.status.value and "<b>0.333</b>" in ex.status.value and "0.667" in ex.status.value
+    # the numbers agree with what was drawn: 0.4 is above 0.333, so KLIF fires; LIF (threshold 1) does not
+    assert ex.state["spikes"]["KLIF"] > 0 and ex.state["spikes"]["LIF"] == 0
+    ex.controls["k"].value = 2.5
+    assert "grows until it fires" in ex.status.value and ex.state["numbers"]["steady_threshold"] == 0.0

@@ -9,6 +9,7 @@ so that H, F, V and LIF/KLIF look the same in every figure.
     ax = plot_effective_surrogate(Sigmoid(4.0), ks=(0.5, 1.0, 2.0))
 """
 from ._common import PALETTE
+from .dynamics import plot_k_dynamics
 from .learning import plot_k_history, plot_learned_surrogate
 from .spikes import plot_firing_rate, plot_raster
 from .surrogates import plot_effective_surrogate, plot_surrogate
@@ -23,6 +24,7 @@ __all__ = [
     "plot_surrogate",
     "plot_effective_surrogate",
     "plot_gate_histogram",
+    "plot_k_dynamics",
     "plot_k_history",
     "plot_learned_surrogate",
 ]

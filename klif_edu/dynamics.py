@@ -1,0 +1,155 @@
+"""What k does to KLIF's membrane below threshold: leak factor, steady state, dS/dk.
+
+With a hard reset, a KLIF neuron that did not fire carries ``V[t] = F[t] = ReLU(k*H[t])``
+to the next step, so (decay_input=True, V_reset = 0, k*H > 0)
+
+    H[t] = (1 - 1/tau) V[t-1] + X[t] / tau
+    V[t] = k (1 - 1/tau) V[t-1] + (k / tau) X[t]          leak factor a = k (1 - 1/tau)
+
+With decay_input=False the drive is ``k X[t]`` instead of ``(k/tau) X[t]``; the leak factor is
+the same. A soft reset (``v_reset=None``) carries the same ``V = F`` below threshold. With
+``scale_reset=True`` the carried state is ``F / k = H``: the leak is LIF's ``1 - 1/tau`` and k
+only moves the threshold to ``V_th / k``. For a constant input X from rest, V climbs towards
+``V* = b / (1 - a)`` (b the drive) when a < 1, and grows without bound when a >= 1.
+
+    leak_factor(k=1.5, tau=2.0)                       # 0.75
+    steady_state_threshold(k=1.5, tau=2.0)            # 0.333: X = 0.4 fires, although V_th/k = 0.67
+    first_spike_step(x=0.4, k=1.5, tau=2.0)           # 6 (counting from 0); -1 if it never fires
+    dspike_dk_direct(h, k=1.5, surrogate=Sigmoid())   # H * g'(kH - V_th) where kH > 0
+
+Only V_reset = 0 (or a soft reset, which rests at 0) is covered; the neurons in
+``klif_edu.neurons`` are the reference these formulas are checked against (tests/test_dynamics.py).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .surrogate import Surrogate
+
+__all__ = [
+    "leak_factor",
+    "drive_gain",
+    "steady_state_potential",
+    "steady_state_threshold",
+    "subthreshold_potential",
+    "first_spike_step",
+    "dspike_dk_direct",
+]
+
+
+def _positive(name: str, value: object, where: str) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{where}: {name} must be a finite number, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{where}: {name} must be > 0, got {value}")
+    return float(value)
+
+
+def _k_tau(k: object, tau: object, where: str) -> tuple[float, float]:
+    k, tau = _positive("k", k, where), _positive("tau", tau, where)
+    if tau <= 1.0:
+        raise ValueError(f"{where}: tau must be > 1 (as in the neurons), got {tau}")
+    return k, tau
+
+
+def leak_factor(k: float, tau: float = 2.0, scale_reset: bool = False) -> float:
+    """a in V[t] = a V[t-1] + drive: ``k (1 - 1/tau)``, or LIF's ``1 - 1/tau`` with scale_reset.
+
+    a < 1: the membrane leaks; a = 1 (k = tau / (tau - 1)): no leak; a > 1: it grows until it fires.
+    """
+    k, tau = _k_tau(k, tau, "leak_factor")
+    return (1.0 - 1.0 / tau) * (1.0 if scale_reset else k)
+
+
+def drive_gain(k: float, tau: float = 2.0, decay_input: bool = True, scale_reset: bool = False) -> float:
+    """b in V[t] = a V[t-1] + b X[t] below threshold: ``k/tau`` or ``k`` (``1/tau`` or 1 with scale_reset)."""
+    k, tau = _k_tau(k, tau, "drive_gain")
+    gain = 1.0 / tau if decay_input else 1.0
+    return gain * (1.0 if scale_reset else k)
+
+
+def steady_state_potential(x: float, k: float, tau: float = 2.0, decay_input: bool = True,
+                           scale_reset: bool = False) -> float:
+    """V* = b X / (1 - a), where a constant input X would hold V if the neuron never fired.
+
+    ``math.inf`` when a >= 1 and X > 0 (no steady state: the membrane grows until it fires).
+    """
+    a = leak_factor(k, tau, scale_reset)
+    b = drive_gain(k, tau, decay_input, scale_reset)
+    if x <= 0:
+        return 0.0  # the gate passes nothing on: F = ReLU(k*H) = 0
+    return math.inf if a >= 1.0 else b * x / (1.0 - a)
+
+
+def steady_state_threshold(k: float, tau: float = 2.0, v_threshold: float = 1.0,
+                           decay_input: bool = True, scale_reset: bool = False) -> float:
+    """Smallest constant input X that makes the neuron fire sooner or later (from rest, V_reset = 0).
+
+    Fires when the potential that reaches the gate, k*V* (or V* without scale_reset), passes V_th:
+    ``X > V_th (tau - k (tau - 1)) / k`` (decay_input=True, hard or soft reset), 0 when
+    k (1 - 1/tau) >= 1 (any positive input fires), and ``V_th / k`` with scale_reset (the
+    one-step "effective threshold" holds only there). decay_input=False divides each by tau.
+    """
+    k, tau = _k_tau(k, tau, "steady_state_threshold")
+    v_threshold = _positive("v_threshold", v_threshold, "steady_state_threshold")
+    scale = 1.0 if decay_input else 1.0 / tau
+    if scale_reset:  # carried state H -> X (or tau X); fires when k * H >= V_th
+        return scale * v_threshold / k
+    a = leak_factor(k, tau)
+    if a >= 1.0:
+        return 0.0
+    return scale * v_threshold * tau * (1.0 - a) / k
+
+
+def subthreshold_potential(x: float, k: float, tau: float = 2.0, steps: int = 10,
+                           decay_input: bool = True, scale_reset: bool = False) -> torch.Tensor:
+    """The carried V[0..steps-1] for a constant input X from rest, ignoring the threshold.
+
+    Closed form of the recursion: ``V[t] = b X (1 - a^(t+1)) / (1 - a)`` (``b X (t+1)`` at a = 1);
+    it is F[t] = k*H[t] without scale_reset and H[t] with it. float64 [steps].
+    """
+    a = leak_factor(k, tau, scale_reset)
+    b = drive_gain(k, tau, decay_input, scale_reset)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"subthreshold_potential: steps must be a positive int, got {steps!r}")
+    if x <= 0:
+        return torch.zeros(steps, dtype=torch.float64)
+    t = torch.arange(1, steps + 1, dtype=torch.float64)
+    if a == 1.0:
+        return b * x * t
+    return b * x * (1.0 - a**t) / (1.0 - a)
+
+
+def first_spike_step(x: float, k: float, tau: float = 2.0, v_threshold: float = 1.0,
+                     decay_input: bool = True, scale_reset: bool = False, max_steps: int = 1000) -> int:
+    """First t (from 0) at which a constant input X from rest makes KLIF fire; -1 if it never does.
+
+    F[t] = k*H[t] reaches V_th. Without scale_reset F[t] is the carried V[t] itself; with it F = k*V.
+    """
+    v_threshold = _positive("v_threshold", v_threshold, "first_spike_step")
+    if x <= 0 or x <= steady_state_threshold(k, tau, v_threshold, decay_input, scale_reset):
+        return -1  # converges to (or stays at) a potential below the threshold: never fires
+    v = subthreshold_potential(x, k, tau, max_steps, decay_input, scale_reset)
+    f = v * k if scale_reset else v
+    hits = torch.nonzero(f >= v_threshold * (1 - 1e-12)).flatten()
+    return int(hits[0]) if len(hits) else -1
+
+
+def dspike_dk_direct(h: torch.Tensor, k: float, surrogate: Surrogate, v_threshold: float = 1.0) -> torch.Tensor:
+    """The local dS[t]/dk at each step, H[t] * g'(k H[t] - V_th) where k H > 0 (else 0).
+
+    The full gradient of a loss with respect to a layer's k adds these over every neuron and
+    step (weighted by dLoss/dS), plus the part that flows through time via V = F.
+    """
+    if not isinstance(h, torch.Tensor) or not h.is_floating_point():
+        raise TypeError("dspike_dk_direct: h must be a floating-point torch.Tensor (e.g. trace.h)")
+    if not isinstance(surrogate, Surrogate):
+        raise TypeError(f"dspike_dk_direct: surrogate must be a klif_edu Surrogate, got {type(surrogate).__name__}")
+    k = _positive("k", k, "dspike_dk_direct")
+    h = h.detach()
+    kh = k * h
+    return torch.where(kh > 0, h * surrogate.derivative(kh - v_threshold), torch.zeros_like(h))
