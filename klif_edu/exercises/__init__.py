@@ -18,12 +18,12 @@ from typing import Any
 
 import torch
 
-from . import neuron_series, training_series
+from . import network_series, neuron_series, training_series
 from ._exercise import _CHOICE, _INTEGER, Exercise
 
 __all__ = ["Exercise", "EXERCISES", "check", "solution", "names"]
 
-EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in neuron_series.EXERCISES + training_series.EXERCISES}
+EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in neuron_series.EXERCISES + network_series.EXERCISES + training_series.EXERCISES}
 
 
 def names(notebook: str | None = None) -> list[str]:
@@ -84,6 +84,10 @@ def _verdict(ex: Exercise, answer: Any) -> tuple[str, str]:
     """("right"|"wrong"|"not attempted", message)."""
     if answer is None or answer is Ellipsis:
         return "not attempted", f"{ex.name}: not attempted yet. Replace None with your answer and run the cell again."
+    if ex.judge is not None:
+        why = ex.judge(answer)
+        return ("right", f"{ex.name}: right, well done.") if why is None else (
+            "wrong", f"{ex.name}: not quite. {why} Hint: {ex.hint}")
     problem = _type_problem(ex, answer)
     if problem is not None:
         return "wrong", f"{ex.name}: {problem}. Hint: {ex.hint}"
@@ -138,5 +142,5 @@ def solution(name: str) -> Solution:
         raise KeyError(f"There is no exercise called {name!r}; known exercises: {', '.join(EXERCISES)}")
     ex = EXERCISES[name]
     answer = ex.answer()
-    shown = f"{answer:.4g}" if isinstance(answer, float) else str(answer)
+    shown = answer.__name__ if isinstance(answer, type) else f"{answer:.4g}" if isinstance(answer, float) else str(answer)
     return Solution(f"**{ex.name}**: {ex.question}\n\nAnswer: **{shown}**. {ex.worked(answer)}")

@@ -27,6 +27,8 @@ class Exercise:
     atol: float = 1e-3
     choices: tuple[str, ...] = ()
     mistakes: tuple[tuple[Callable[[], Any], str], ...] = field(default_factory=tuple)
+    # For answers that are code (a network class): judge(answer) -> None when right, else why not.
+    judge: Callable[[Any], str | None] | None = None
 
     def answer(self) -> Any:
         """The reference answer, computed now by the library."""

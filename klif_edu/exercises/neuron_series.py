@@ -1,9 +1,9 @@
 """Exercises of the neuron notebooks (01-03), with reference answers computed by the library."""
 from __future__ import annotations
 
-
 import torch
 
+from ..dynamics import first_spike_step, subthreshold_potential
 from ..neurons import LIF
 from ..surrogate import ALL, Sigmoid, effective_derivative, effective_surrogate
 from ._exercise import _CHOICE, _INTEGER, Exercise
@@ -71,6 +71,17 @@ def _k_center(k: float) -> float:
 
 def _gated_grad(h: float, k: float) -> float:
     return float(effective_derivative(Sigmoid(4.0), torch.tensor(h, dtype=torch.float64), k, 1.0))
+
+
+def _klif_first_spike_worked(answer: int) -> str:
+    v = subthreshold_potential(0.4, 1.5, 2.0, answer + 1).tolist()
+    steps = ";  ".join(f"V[{t}] = {x:.3f}" for t, x in enumerate(v))
+    return (
+        "Below threshold the neuron carries V = F = 1.5*H, so V[t] = 1.5*(1 - 1/2)*V[t-1] + (1.5/2)*0.4 "
+        f"= 0.75*V[t-1] + 0.3: {steps}. V climbs towards 0.3 / (1 - 0.75) = 1.2 > V_th, and first "
+        f"reaches 1 at t = {answer}. The one-step picture (fires when X/tau >= V_th/k, i.e. never for "
+        "X = 0.4) misses that k also slows the leak."
+    )
 
 
 # --- the registry ------------------------------------------------------------------------
@@ -203,6 +214,26 @@ EXERCISES = [
                 lambda: float(1.5 * Sigmoid(4.0).derivative(torch.tensor(1.5 * -0.3 - 1.0))),
                 "That is the surrogate without the gate; F = ReLU(k*H) is flat for k*H < 0.",
             ),
+        ),
+    ),
+    Exercise(
+        name="03.klif_first_spike",
+        question=(
+            "KLIF with tau=2, V_th=1, hard reset to 0, decay_input=True and k = 1.5 starts at rest and "
+            "gets a constant input X = 0.4 at every step. At which step t (counting from 0) does it fire "
+            "first? Answer -1 if it never fires."
+        ),
+        reference=lambda: first_spike_step(0.4, 1.5, 2.0, 1.0),
+        hint=(
+            "Without a spike the state carried on is V[t] = F[t] = k*H[t], not H[t]. Write V[t] in terms "
+            "of V[t-1] and iterate from V = 0: where does it level off?"
+        ),
+        worked=_klif_first_spike_worked,
+        wrong_example=-1,
+        kind=_INTEGER,
+        mistakes=(
+            (lambda: -1, "V_th/k = 0.67 > 0.4 is only the first step's threshold; V = k*H is carried on."),
+            (lambda: first_spike_step(0.4, 1.5, 2.0, 1.0) + 1, "Count the steps from t = 0, not from 1."),
         ),
     ),
 ]
