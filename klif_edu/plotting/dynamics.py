@@ -57,7 +57,7 @@ def plot_k_dynamics(
     ax_leak.set(xlabel="k", ylabel="leak factor a", xlim=(0, k_max),
                 title=f"V[t] = a·V[t-1] + drive   (tau = {tau:g}; a = 1 at k = {k_flat:.3g})")
     ax_thr.plot(ks, thr, color=PALETTE["KLIF"], lw=2, label="fires for X above: V_th(tau - k(tau-1))/k")
-    ax_thr.plot(ks, naive, color=PALETTE["V_th"], ls="--", lw=1.2, label="V_th/k: one step from rest (and scale_reset)")
+    ax_thr.plot(ks, naive, color=PALETTE["V_th"], ls="--", lw=1.2, label="naive: LIF with threshold V_th/k (exact with scale_reset)")
     ax_thr.axvspan(k_flat, k_max, color="0.92")
     ax_thr.set(xlabel="k", ylabel="constant input X", xlim=(0, k_max), ylim=(0, 2.2 * v_threshold),
                title="smallest constant input that ever fires")
