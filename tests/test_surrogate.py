@@ -111,3 +111,13 @@ def test_effective_surrogate_bad_k():
         sg.effective_surrogate(sg.Sigmoid(), k=0.0)
     with pytest.raises(ValueError, match="v_threshold"):
         sg.effective_surrogate(sg.Sigmoid(), k=1.0, v_threshold=0.0)
+
+
+def test_fast_sigmoid_is_snntorchs_times_alpha_over_two():
+    """The doc note: ours is area-normalised, snnTorch's fast_sigmoid(slope) peaks at 1."""
+    from snntorch import surrogate as snn_surrogate
+
+    x = torch.linspace(-1.0, 1.0, 41, requires_grad=True)
+    snn_surrogate.fast_sigmoid(slope=25)(x).sum().backward()
+    ours = sg.FastSigmoid(25.0).derivative(x.detach())
+    torch.testing.assert_close(ours, 12.5 * x.grad)
