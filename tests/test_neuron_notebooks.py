@@ -92,6 +92,23 @@ assert neuron(inputs).mean().item() < 0.1  # the text: far below the 0.4 target 
 assert first_grad < 0  # the text: negative, so Adam raises k
 assert ks[-1] > ks[0] + 0.2 and abs(rates[-1] - target) < abs(rates[0] - target)"""),
     ],
+    "04_build_a_network.ipynb": [
+        ("Net = answer if ok else", """
+assert Net is EXERCISES["04.network"].answer()  # not attempted: the reference network goes on
+assert [n for n, _ in net.named_parameters() if n.endswith('.k')] == ['sn1.k', 'sn2.k', 'sn3.k']"""),
+        ("rates = net(x_seq)", """
+assert rates.shape == (8, 10) and 0 <= rates.min() and rates.max() <= 1"""),
+        ("fused = net.sn1(current)", "assert torch.equal(by_step, fused)"),
+        ('print(f"MSE on rates', """
+torch.testing.assert_close(loss, ((rates - F.one_hot(y, 10).float()) ** 2).mean())"""),
+        ("loss.backward()\nfor name, p in net.named_parameters():", """
+assert all(m.k.grad is not None and m.k.grad.abs() > 0 for m in (net.sn1, net.sn2, net.sn3))"""),
+        ("for epoch in range(1, EPOCHS + 1):", """
+import math
+assert len(losses) == EPOCHS * len(loader) and all(math.isfinite(v) for v in losses)
+assert history["epochs"][-1]["epoch"] == EPOCHS and len(history["epochs"]) >= 3
+assert all(abs(k - 1.0) > 1e-4 for k in history["epochs"][-1]["k"].values())  # every k moved"""),
+    ],
 }
 
 
