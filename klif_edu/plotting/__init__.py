@@ -10,6 +10,7 @@ so that H, F, V and LIF/KLIF look the same in every figure.
 """
 from ._common import PALETTE
 from .dynamics import plot_k_dynamics
+from .events import plot_event_rate, plot_events_3d, plot_frame_strip, plot_polarity
 from .learning import plot_k_history, plot_learned_surrogate
 from .spikes import plot_firing_rate, plot_raster
 from .surrogates import plot_effective_surrogate, plot_surrogate
@@ -25,6 +26,10 @@ __all__ = [
     "plot_effective_surrogate",
     "plot_gate_histogram",
     "plot_k_dynamics",
+    "plot_events_3d",
+    "plot_polarity",
+    "plot_event_rate",
+    "plot_frame_strip",
     "plot_k_history",
     "plot_learned_surrogate",
 ]

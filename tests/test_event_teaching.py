@@ -1,0 +1,123 @@
+"""Event data for teaching: raw samples (load_events), the toy rotation, the event plots, and the
+section files the training notebooks' template inserts (rendered into a scratch notebook and run)."""
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import nbformat
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+from percent_cells import percent_to_cells
+
+from klif_edu.data import events_to_frames
+from klif_edu.data.raw import load_events, rotation_events
+from klif_edu.plotting import plot_event_rate, plot_events_3d, plot_frame_strip, plot_polarity
+
+SECTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "_source" / "sections"
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def empty_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLIF_EDU_DATA", str(tmp_path))  # no real event data here
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", ["nmnist", "cifar10-dvs", "dvs-gesture"])
+def test_missing_dataset_falls_back_to_simulated_events_and_says_so(name, empty_data):
+    s = load_events(name, "train", 0)
+    assert s.simulated and s.dataset == "embedded-events" and "SIMULATED" in s.note and name in s.note
+    assert set(s.events.dtype.names) == {"x", "y", "t", "p"} and len(s.events) > 100
+    assert s.sensor_size == (34, 34, 2) and 0 <= s.events["x"].max() < 34
+    assert np.all(np.diff(s.events["t"]) >= 0)
+
+
+def test_label_picks_a_sample_of_that_class(empty_data):
+    for label in (0, 3, 7):
+        s = load_events("embedded-events", "test", 1, label=label)
+        assert s.label == label and not s.note.startswith("dvs")
+    assert load_events("dvs-gesture", "test", 0, label=13).label == 3  # 11 gestures wrap onto 10 stand-in classes
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"name": "mnist"}, ValueError), ({"name": "nmnist", "split": "val"}, ValueError),
+    ({"name": "nmnist", "index": -1}, ValueError), ({"name": "nmnist", "index": 10**6}, IndexError),
+])
+def test_bad_arguments(kwargs, error, empty_data):
+    with pytest.raises(error):
+        load_events(**kwargs)
+
+
+def test_rotation_directions_cover_the_same_pixels_in_opposite_order():
+    cw, ccw = rotation_events(clockwise=True), rotation_events(clockwise=False)
+    fa = events_to_frames(cw, (34, 34, 2), 8, binning="time").astype(float)
+    fb = events_to_frames(ccw, (34, 34, 2), 8, binning="time").astype(float)
+    assert np.corrcoef(fa.sum(0).ravel(), fb.sum(0).ravel())[0, 1] > 0.9  # same pixels overall
+    assert np.corrcoef(fa.ravel(), fb.ravel())[0, 1] < 0.5  # different order in time
+    assert np.corrcoef(fa[::-1, ::-1].ravel(), fb.ravel())[0, 1] > 0.9  # backwards, ON<->OFF: the other one
+    with pytest.raises(ValueError):
+        rotation_events(radius=20)
+
+
+def test_event_plots_draw_what_they_say():
+    s = load_events("embedded-events", "train", 0)
+    ax = plot_events_3d(s.events, s.sensor_size, max_events=500)
+    shown = sum(len(c.get_offsets()) for c in ax.collections)
+    assert 0 < shown <= 520 and "events in space-time" in ax.get_title()
+    ax = plot_polarity(s.events, s.sensor_size)
+    rgb = ax.images[0].get_array()
+    assert rgb.shape == (34, 34, 3) and f"{int((s.events['p'] == 1).sum())} ON" in ax.get_title()
+    ax = plot_event_rate(s.events, bin_ms=10)
+    on_line = ax.lines[0]
+    assert on_line.get_ydata().sum() * 10 == pytest.approx((s.events["p"] == 1).sum())  # every ON event counted once
+    fig = plot_frame_strip(events_to_frames(s.events, s.sensor_size, 5))
+    assert len(fig.axes) == 5 and fig.axes[0].get_title().startswith("t=0:")
+    fig.savefig(__import__("io").BytesIO(), format="png", dpi=30)
+    with pytest.raises(TypeError, match="fields x, y, t, p"):
+        plot_polarity(np.zeros(3), (34, 34))
+    with pytest.raises(ValueError, match=r"\[T, 2, H, W\]"):
+        plot_frame_strip(np.zeros((4, 34, 34)))
+
+
+def _run_sections(dataset: str, files: list[str], data_dir: Path) -> nbformat.NotebookNode:
+    cells = [nbformat.v4.new_code_cell(f"DATASET = {dataset!r}")]
+    for name in files:
+        cells += percent_to_cells((SECTIONS / name).read_text())
+    nb = nbformat.v4.new_notebook(cells=cells)
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(data_dir)}}).execute()
+    return nb
+
+
+def _text(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+@pytest.mark.parametrize("dataset", ["nmnist", "cifar10-dvs"])
+def test_events_section_runs_offline_and_labels_simulated_data(dataset, empty_data):
+    nb = _run_sections(dataset, ["events.py"], empty_data)
+    out = _text(nb)
+    assert "SIMULATED" in out and "events per frame, by number" in out
+    figures = sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
+    assert figures >= 4
+
+
+def test_gesture_sections_run_offline_and_show_the_timing_numbers(empty_data):
+    nb = _run_sections("dvs-gesture", ["events.py", "gesture_timing.py"], empty_data)
+    out = _text(nb)
+    assert "DVS128-Gesture is not on disk" in out
+    summed = float(out.split("summed images")[1].split(":")[1].split()[0])
+    in_time = float(out.split("step by step:")[1].split()[0])
+    assert summed > 0.9 > 0.5 > in_time
+
+
+def test_section_files_are_percent_cells_with_markdown_first():
+    for path in SECTIONS.glob("*.py"):
+        cells = percent_to_cells(path.read_text())
+        assert cells[0].cell_type == "markdown" and cells[0].source.startswith("#")
+        assert all(c.source.strip() for c in cells), path.name
