@@ -138,6 +138,9 @@ def test_klif_explorer_redraws_when_k_moves(lab, browser, tmp_path):
     # Each key press is one change (continuous_update=False); wait for the last one's redraw.
     status = explorer.locator(".widget-html").first
     sync_api.expect(status).to_contain_text(f"k = {k_after:.2f}", timeout=60_000)
+    # ... and the live below-threshold numbers for that k (tau = 2): leak factor k/2, V_th/k
+    sync_api.expect(status).to_contain_text(f"k(1 - 1/tau) = {k_after * 0.5:.3f}", timeout=10_000)
+    sync_api.expect(status).to_contain_text(f"V_th/k = {1 / k_after:.3f}", timeout=10_000)
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
     assert image.get_attribute("src") != src_before, "the explorer's image was not replaced"
 
