@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train a network on a dataset; writes metrics, history and a checkpoint")
     tr.add_argument("--dataset", required=True, help="dataset name (see `klif-edu datasets`)")
-    tr.add_argument("--neuron", required=True, choices=("klif", "lif"))
+    tr.add_argument("--neuron", required=True, choices=("klif", "lif", "k-only", "gate-only"),
+                    help="klif, lif, or a KLIF ablation: k-only (F = k*H), gate-only (F = ReLU(H))")
     tr.add_argument("--arch", default="small", choices=("paper", "small"),
                     help="paper: PLIF's network for the dataset; small: a fast classroom network (default)")
     tr.add_argument("--epochs", type=_positive_int, default=1)
