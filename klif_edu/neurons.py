@@ -10,7 +10,6 @@ readable reference equations (``klif_edu.functional``). Both give the same numbe
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import NamedTuple
 
@@ -107,7 +106,12 @@ class _Neuron(nn.Module):
             surrogate=self.surrogate,
             klif=self._klif,
             scale_reset=self.scale_reset,
+            gate=self._gated(),
         )
+
+    def _gated(self) -> bool:
+        """KLIF's ReLU gate is on (LIF has none; the flag is unused there)."""
+        return True
 
     def _k(self, like: torch.Tensor) -> torch.Tensor:
         return torch.ones((), dtype=like.dtype, device=like.device)
@@ -253,12 +257,11 @@ class KLIF(_Neuron):
         else:  # a fixed k: saved with the model, moved by .to(), never trained
             self.register_buffer("k", torch.tensor(k_init))
 
-    @property
-    def config(self) -> NeuronConfig:
-        return dataclasses.replace(super().config, gate=self.gate)
-
     def _k(self, like: torch.Tensor) -> torch.Tensor:
         return self.k
+
+    def _gated(self) -> bool:
+        return self.gate
 
     def _one_step(self, x: torch.Tensor, v: torch.Tensor) -> F.StepRecord:
         return F.klif_step(
