@@ -42,6 +42,8 @@ __all__ = [
     "paired_t_interval",
     "t_quantile",
     "student_t_two_sided",
+    "report",
+    "save_figure",
 ]
 
 #: The variants: the paper's KLIF, LIF, and KLIF with one ingredient removed (see klif_edu.models).
@@ -281,3 +283,35 @@ def run_study(config: StudyConfig, *, say: Callable[[str], None] | None = None,
             write_json_atomic(summarize(config, metrics, wall), summary_path)
     return summarize(config, metrics, wall)
 
+
+
+# --- reporting --------------------------------------------------------------------------------
+def _pp(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:+.2f}"
+
+
+def report(summary: dict[str, Any]) -> str:
+    """A few lines of text: each variant's mean +/- sd, each comparison's mean and 95 % interval."""
+    lines = []
+    for v, d in summary["variants"].items():
+        if d["mean"] is not None:
+            sd = "n/a" if d["sd"] is None else f"{100 * d['sd']:.2f}"
+            lines.append(f"{v:>10}: {100 * d['mean']:.2f} % +/- {sd} (mean +/- sd over {len(d['seeds'])} seeds)")
+    for name, c in summary["comparisons"].items():
+        ci = "n/a" if c["low"] is None else f"[{_pp(c['low'])}, {_pp(c['high'])}]"
+        lines.append(f"{name:>20}: {_pp(c['mean'])} points, 95 % CI {ci} (paired t, n = {c['n']})")
+    return "\n".join(lines)
+
+
+def save_figure(summary: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Draw ``plotting.study.plot_study`` into a PNG at ``path`` (written atomically)."""
+    import matplotlib.pyplot as plt
+
+    from .files import atomic_open
+    from .plotting.study import plot_study
+
+    fig = plot_study(summary)
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
