@@ -44,6 +44,9 @@ __all__ = [
     "student_t_two_sided",
     "report",
     "save_figure",
+    "load_summary",
+    "committed_study",
+    "COMMITTED",
 ]
 
 #: The variants: the paper's KLIF, LIF, and KLIF with one ingredient removed (see klif_edu.models).
@@ -57,6 +60,8 @@ COMPARISONS = (
     ("klif", "gate-only"),  # adding a learnable k to the gate
     ("klif", "k-only"),  # adding the gate to a learnable k
 )
+#: The real study committed with the repository (relative to its root).
+COMMITTED = Path("results") / "study_fashion_mnist.json"
 METHOD = "paired t-interval: mean(d) +/- t(0.975, n-1) * sd(d) / sqrt(n), d = per-seed difference"
 #: The settings that must match for --resume to continue a study.
 _FIXED = ("dataset", "arch", "epochs", "time_steps", "batch_size", "lr", "loss", "limit_train",
@@ -315,3 +320,25 @@ def save_figure(summary: dict[str, Any], path: str | os.PathLike) -> Path:
         fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Path(path)
+
+
+def load_summary(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a study.json (as ``run_study`` writes it); ValueError if it is not one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read the study summary {path}: {err}") from None
+    if not isinstance(data, dict) or data.get("format") != "klif-edu-study":
+        raise ValueError(f"{path} is not a klif-edu study summary (written by `klif-edu study`)")
+    return data
+
+
+def committed_study() -> dict[str, Any] | None:
+    """The real Fashion-MNIST study committed under results/ (None outside a source checkout)."""
+    from .environment import source_root
+
+    root = source_root()
+    if root is None or not (root / COMMITTED).is_file():
+        return None
+    return load_summary(root / COMMITTED)

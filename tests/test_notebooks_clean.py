@@ -16,8 +16,9 @@ IDS = [p.name for p in PATHS]
 PUBLIC_MODULES = {
     "klif_edu", "klif_edu.plotting", "klif_edu.widgets", "klif_edu.exercises", "klif_edu.surrogate",
     "klif_edu.models", "klif_edu.experiment", "klif_edu.probe", "klif_edu.training_plots", "klif_edu.reproduction",
+    "klif_edu.study",
 }
-THIRD_PARTY = {"os", "math", "matplotlib", "torch", "numpy", "snntorch", "ipywidgets"}
+THIRD_PARTY = {"os", "math", "tempfile", "matplotlib", "torch", "numpy", "snntorch", "ipywidgets"}
 
 
 def _load(path: Path) -> nbformat.NotebookNode:

@@ -1,4 +1,4 @@
-"""Plot helpers: membrane traces, rasters, surrogate curves, k over training.
+"""Plot helpers: membrane traces, rasters, surrogate curves, k over training, the study figure.
 
 Every helper takes data and an optional ``ax`` (or ``fig``), draws with Matplotlib's default
 style and returns the Axes/Figure; none calls ``plt.show()``. Colours come from ``PALETTE``
@@ -11,6 +11,7 @@ so that H, F, V and LIF/KLIF look the same in every figure.
 from ._common import PALETTE
 from .learning import plot_k_history, plot_learned_surrogate
 from .spikes import plot_firing_rate, plot_raster
+from .study import plot_study
 from .surrogates import plot_effective_surrogate, plot_surrogate
 from .traces import compare_traces, plot_gate_histogram, plot_trace
 
@@ -25,4 +26,5 @@ __all__ = [
     "plot_gate_histogram",
     "plot_k_history",
     "plot_learned_surrogate",
+    "plot_study",
 ]
