@@ -146,3 +146,22 @@ def test_config_checks_and_figure_input():
         StudyConfig(seeds=0).check()
     with pytest.raises(TypeError, match="summary dict"):
         study.save_figure({"nope": 1}, "x.png")
+
+
+def test_study_figure_shows_every_seed_and_the_intervals():
+    import matplotlib.pyplot as plt
+
+    from klif_edu.plotting import plot_study
+
+    acc = {"klif": [0.80, 0.82, 0.81], "lif": [0.79, 0.83, 0.80]}
+    metrics = {v: {s: {"test_accuracy": a, "k": {}} for s, a in enumerate(accs)} for v, accs in acc.items()}
+    summary = study.summarize(StudyConfig(variants=("klif", "lif"), seeds=3), metrics, 1.0)
+    fig = plot_study(summary)
+    ax_acc, ax_diff = fig.axes
+    dots = [c.get_offsets() for c in ax_acc.collections if len(c.get_offsets())]
+    assert sorted(len(d) for d in dots) == [3, 3]  # one dot per seed and variant
+    assert len([ln for ln in ax_acc.lines if len(ln.get_xdata()) == 2]) == 3  # one line per seed
+    c = summary["comparisons"]["klif - lif"]
+    ci = [ln for ln in ax_diff.lines if list(ln.get_xdata()) == pytest.approx([100 * c["low"], 100 * c["high"]])]
+    assert len(ci) == 1 and [t.get_text() for t in ax_diff.get_yticklabels()] == ["klif - lif"]
+    plt.close(fig)
