@@ -158,7 +158,9 @@ def test_study_figure_shows_every_seed_and_the_intervals():
     summary = study.summarize(StudyConfig(variants=("klif", "lif"), seeds=3), metrics, 1.0)
     fig = plot_study(summary)
     ax_acc, ax_diff = fig.axes
-    dots = [c.get_offsets() for c in ax_acc.collections if len(c.get_offsets())]
+    from matplotlib.collections import PathCollection
+
+    dots = [c.get_offsets() for c in ax_acc.collections if isinstance(c, PathCollection)]
     assert sorted(len(d) for d in dots) == [3, 3]  # one dot per seed and variant
     assert len([ln for ln in ax_acc.lines if len(ln.get_xdata()) == 2]) == 3  # one line per seed
     c = summary["comparisons"]["klif - lif"]

@@ -20,7 +20,7 @@ def _check_summary(summary: object) -> Mapping[str, Any]:
 
 
 def plot_study(summary: Mapping[str, Any], fig: Figure | None = None) -> Figure:
-    """Left: test accuracy per variant, one dot per seed (lines join a seed's runs), bar = mean.
+    """Left: test accuracy per variant, one dot per seed (lines join a seed's runs), dash = mean.
     Right: per-seed paired differences a - b with the mean and its 95 % paired t-interval."""
     summary = _check_summary(summary)
     fig = fig or plt.figure(figsize=(11, 4.2), layout="constrained")
@@ -30,7 +30,7 @@ def plot_study(summary: Mapping[str, Any], fig: Figure | None = None) -> Figure:
     for i, v in enumerate(variants):
         d = summary["variants"][v]
         acc = 100 * np.asarray(d["test_accuracy"])
-        ax_acc.bar(i, acc.mean(), width=0.6, color=_COLOURS.get(v, "0.6"), alpha=0.25)
+        ax_acc.hlines(acc.mean(), i - 0.3, i + 0.3, color=_COLOURS.get(v, "0.3"), lw=2.5, zorder=4)
         ax_acc.scatter(np.full(len(acc), i), acc, color=_COLOURS.get(v, "0.3"), zorder=3, s=22)
         for seed, a in zip(d["seeds"], acc):
             by_seed.setdefault(seed, []).append((i, a))
@@ -43,7 +43,7 @@ def plot_study(summary: Mapping[str, Any], fig: Figure | None = None) -> Figure:
         ax_acc.set_ylim(accs.min() - pad, accs.max() + pad)
     ax_acc.set_xticks(range(len(variants)), variants)
     ax_acc.set_ylabel("test accuracy (%)")
-    ax_acc.set_title("each dot is one seed; bar = mean", fontsize="medium")
+    ax_acc.set_title("each dot is one run; grey lines join a seed's runs; dash = mean", fontsize="medium")
 
     comps = list(summary["comparisons"].items())
     for row, (name, c) in enumerate(comps):
