@@ -86,6 +86,13 @@ def test_tiny_study_end_to_end_through_the_cli(tmp_path, capsys):
         assert summary["variants"][v]["test_accuracy"] == acc[v]
         assert summary["variants"][v]["k"] == [m["k"] for m in runs]
     assert set(summary["variants"]["gate-only"]["k"][0].values()) == {1.0}  # k is fixed there
+    # pairing through the engine: before training, KLIF equals gate-only and k-only equals LIF
+    # (k = 1 in all four), so a seed's untrained networks must score exactly alike
+    for seed in (0, 1):
+        before = {v: json.loads((out / "runs" / f"{v}-seed{seed}" / "history.json").read_text())["epochs"][0]
+                  for v in study.VARIANTS}
+        assert before["klif"]["test_loss"] == before["gate-only"]["test_loss"]
+        assert before["k-only"]["test_loss"] == before["lif"]["test_loss"]
     assert summary["variants"]["lif"]["k"] == [{}, {}]
     # the headline by hand: two differences, df = 1, t = 12.7062
     d = [acc["klif"][i] - acc["lif"][i] for i in (0, 1)]
