@@ -289,7 +289,6 @@ def run_study(config: StudyConfig, *, say: Callable[[str], None] | None = None,
     return summarize(config, metrics, wall)
 
 
-
 # --- reporting --------------------------------------------------------------------------------
 def _pp(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:+.2f}"
