@@ -1,8 +1,9 @@
-"""The `klif-edu` command: demo, train, datasets.
+"""The `klif-edu` command: demo, train, datasets, study.
 
     klif-edu demo                                  # offline KLIF vs LIF, figures in runs/demo
     klif-edu train --dataset fashion-mnist --neuron klif --epochs 1
     klif-edu datasets                              # what is on disk, what to download
+    klif-edu study --dataset fashion-mnist --seeds 5 --limit-train 5000   # paired multi-seed comparison
 
 Bad arguments, a missing dataset, an unusable device or checkpoint print one short message
 to stderr and exit with code 2 (a diverged run: 1; Ctrl-C: 130), never a traceback.
@@ -39,10 +40,27 @@ _non_negative_int = _number_type(int, 0, True, "an integer >= 0")
 _positive_float = _number_type(float, 0.0, False, "a positive number")
 
 
+def _budget_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that fix one training run's budget (shared by train and study)."""
+    p.add_argument("--arch", default="small", choices=("paper", "small"),
+                   help="paper: PLIF's network for the dataset; small: a fast classroom network (default)")
+    p.add_argument("--epochs", type=_positive_int, default=1)
+    p.add_argument("--time-steps", type=_positive_int, default=None, help="T (default: per network)")
+    p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (cosine to 0)")
+    p.add_argument("--loss", default="mse", choices=("mse", "ce"), help="mse on firing rates (PLIF) or ce")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    p.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    p.add_argument("--limit-train", type=_positive_int, default=None, help="use only N training samples")
+    p.add_argument("--limit-test", type=_positive_int, default=None, help="use only N test samples")
+    p.add_argument("--backend", default="eager", choices=("eager", "compiled"),
+                   help="neuron loop: eager (starts at once) or compiled (torch.compile; faster after warm-up)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (sub-commands demo, train, datasets)."""
+    """The argument parser (sub-commands demo, train, datasets, study)."""
     parser = argparse.ArgumentParser(prog="klif-edu", description="KLIF spiking neurons for teaching.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,train,datasets}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,train,datasets,study}")
 
     demo = sub.add_parser("demo", help="offline KLIF vs LIF demo; writes figures and a summary under runs/demo")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
@@ -50,29 +68,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train a network on a dataset; writes metrics, history and a checkpoint")
     tr.add_argument("--dataset", required=True, help="dataset name (see `klif-edu datasets`)")
-    tr.add_argument("--neuron", required=True, choices=("klif", "lif"))
-    tr.add_argument("--arch", default="small", choices=("paper", "small"),
-                    help="paper: PLIF's network for the dataset; small: a fast classroom network (default)")
-    tr.add_argument("--epochs", type=_positive_int, default=1)
-    tr.add_argument("--time-steps", type=_positive_int, default=None, help="T (default: per network)")
-    tr.add_argument("--batch-size", type=_positive_int, default=64)
-    tr.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (cosine to 0)")
-    tr.add_argument("--loss", default="mse", choices=("mse", "ce"), help="mse on firing rates (PLIF) or ce")
-    tr.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    tr.add_argument("--neuron", required=True, choices=("klif", "lif", "k-only", "gate-only"),
+                    help="klif, lif, or a KLIF ablation: k-only (F = k*H), gate-only (F = ReLU(H))")
+    _budget_arguments(tr)
     tr.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    tr.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
     tr.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<neuron>-<arch>)")
-    tr.add_argument("--limit-train", type=_positive_int, default=None, help="use only N training samples")
-    tr.add_argument("--limit-test", type=_positive_int, default=None, help="use only N test samples")
     tr.add_argument("--seed", type=_non_negative_int, default=0)
     tr.add_argument("--num-workers", type=_non_negative_int, default=0, help="data loader processes")
-    tr.add_argument("--backend", default="eager", choices=("eager", "compiled"),
-                    help="neuron loop: eager (starts at once) or compiled (torch.compile; faster after warm-up)")
     tr.add_argument("--log-every", type=_positive_int, default=50, help="a history row every N batches")
     group = tr.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     group.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     tr.add_argument("--quiet", action="store_true", help="no progress bars, no per-epoch lines")
+
+    st = sub.add_parser("study", help="paired multi-seed comparison of KLIF, LIF and KLIF's ablations; "
+                        "writes study.json and study.png")
+    st.add_argument("--dataset", required=True, help="dataset name (see `klif-edu datasets`)")
+    st.add_argument("--variants", default="klif,lif,k-only,gate-only",
+                    help="comma-separated, from klif, lif, k-only (F = k*H), gate-only (F = ReLU(H)); default: all")
+    st.add_argument("--seeds", type=_positive_int, default=5, help="seeds per variant (default 5: seeds 0..4)")
+    st.add_argument("--first-seed", type=_non_negative_int, default=0)
+    _budget_arguments(st)
+    st.add_argument("--out", default=None, help="output folder (default: runs/study-<dataset>-<arch>)")
+    st.add_argument("--resume", action="store_true", help="continue the study in --out where it stopped")
+    st.add_argument("--quiet", action="store_true", help="no per-run lines")
 
     ds = sub.add_parser("datasets", help="list the datasets: present or missing, size, how to get them")
     ds.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
@@ -148,6 +167,39 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study(args: argparse.Namespace) -> int:
+    from .checkpoint import CheckpointError
+    from .data import DATASETS, DatasetMissing
+    from .device import DeviceUnavailable
+    from .study import StudyConfig, StudyMismatch, report, run_study, save_figure
+    from .training import TrainingDiverged
+
+    if args.dataset not in DATASETS:
+        return _fail("study", f"unknown dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")
+    config = StudyConfig(
+        dataset=args.dataset, variants=tuple(v.strip() for v in args.variants.split(",") if v.strip()),
+        seeds=args.seeds, first_seed=args.first_seed, epochs=args.epochs, arch=args.arch,
+        time_steps=args.time_steps, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
+        limit_train=args.limit_train, limit_test=args.limit_test, device=args.device, backend=args.backend,
+        data_dir=args.data_dir, out=args.out, resume=args.resume,
+    )
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    try:
+        config.check()
+        summary = run_study(config, say=say)
+    except (DatasetMissing, DeviceUnavailable, StudyMismatch, CheckpointError, ValueError) as err:
+        return _fail("study", err)
+    except TrainingDiverged as err:
+        return _fail("study", err, EXIT_DIVERGED)
+    except KeyboardInterrupt:
+        return _fail("study", f"interrupted; finished runs and epochs are saved in {config.out_dir}, "
+                     "continue with the same command and --resume", EXIT_INTERRUPTED)
+    figure = save_figure(summary, config.out_dir / "study.png")
+    print(report(summary))
+    print(f"wrote {config.out_dir / 'study.json'} and {figure}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .data import DatasetMissing
     from .demo import run_demo
@@ -172,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         return _datasets(args)
     if args.command == "train":
         return _train(args)
+    if args.command == "study":
+        return _study(args)
     return _demo(args)
 
 

@@ -5,6 +5,7 @@ Notation (SpikingJelly's, used by the KLIF paper):
     charge, decay_input=True :  H[t] = V[t-1] + (X[t] - (V[t-1] - V_reset)) / tau
     charge, decay_input=False:  H[t] = V[t-1] - (V[t-1] - V_reset) / tau + X[t]
     KLIF gate                :  F[t] = ReLU(k * H[t])          (LIF: F[t] = H[t])
+    ablation, gate=False     :  F[t] = k * H[t]                ("k only": no ReLU gate)
     fire                     :  S[t] = Theta(F[t] - V_th),  Theta(0) = 1
     hard reset (V_reset set) :  V[t] = F[t] * (1 - S[t]) + V_reset * S[t]
     soft reset (V_reset None):  V[t] = F[t] - S[t] * V_th
@@ -43,9 +44,9 @@ def charge(
     return v - (v - v_rest) / tau + x
 
 
-def klif_gate(h: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """F[t] = ReLU(k * H[t]): scale by k, pass on only positive potential."""
-    return torch.relu(k * h)
+def klif_gate(h: torch.Tensor, k: torch.Tensor, gate: bool = True) -> torch.Tensor:
+    """F[t] = ReLU(k * H[t]): scale by k, pass on only positive potential (gate=False: F = k * H)."""
+    return torch.relu(k * h) if gate else k * h
 
 
 def fire(f: torch.Tensor, v_threshold: float, surrogate: Surrogate) -> torch.Tensor:
@@ -96,11 +97,12 @@ def klif_step(
     scale_reset: bool = False,
     surrogate: Surrogate | None = None,
     detach_reset: bool = False,
+    gate: bool = True,
 ) -> StepRecord:
-    """One KLIF step: charge, gate F = ReLU(k*H), fire on F, reset. Returns (h, f, s, v)."""
+    """One KLIF step: charge, gate F = ReLU(k*H) (gate=False: F = k*H), fire on F, reset. Returns (h, f, s, v)."""
     surrogate = _default_surrogate(surrogate)
     h = charge(x, v, tau, v_reset, decay_input)
-    f = klif_gate(h, k)
+    f = klif_gate(h, k, gate)
     s = fire(f, v_threshold, surrogate)
     if scale_reset:
         v_next = reset(f / k, s, v_threshold / k, v_reset, detach_reset)

@@ -6,7 +6,8 @@ derivative from H:
 
     gV[t]   = dL/dV[t]            (0 at the last step)
     gF      = gate * ((dL/dS[t] + gV[t] * dV/dS) * g'(F - V_th) + gV[t] * dV/dF)
-              (gate = [k*H > 0] for KLIF, 1 for LIF; no dV/dS term with detach_reset)
+              (gate = [k*H > 0] for KLIF, 1 for LIF and for KLIF's gate=False ablation;
+              no dV/dS term with detach_reset)
     gX[t]   = k*b * gF,   gV[t-1] = k*a * gF          (H = a*V + b*X + c)
     dL/dk   = sum(gF * H) - sum(gV[t] * V[t]) / k     (the last term only with scale_reset)
 
@@ -54,6 +55,7 @@ class NeuronConfig:
     surrogate: Surrogate
     klif: bool
     scale_reset: bool = False
+    gate: bool = True  # KLIF only: F = ReLU(k*H); False is the "k only" ablation F = k*H
 
     @property
     def charge_coefficients(self) -> tuple[float, float, float]:
@@ -108,7 +110,9 @@ def _forward_eager(
     for t in range(x.shape[0]):
         h = h_seq[t] if h_seq is not None else scratch
         _charge_(h, x[t], v, cfg, tau)  # V[t-1] is dead now: its buffer takes F, then V[t]
-        f = torch.mul(h, k, out=v).relu_() if cfg.klif else h
+        f = torch.mul(h, k, out=v) if cfg.klif else h
+        if cfg.klif and cfg.gate:
+            f.relu_()
         s = torch.ge(f, vth, out=s_seq[t])
         if cfg.scaled:
             f = f.div_(k)
@@ -134,7 +138,9 @@ def _backward_eager(
     grad_x = torch.empty_like(h_seq) if need_x else None
     gv = h_seq.new_zeros(h_seq.shape[1:])  # dL/dV[t]
     gf, s, sg, t1_buf, d_buf = (torch.empty_like(gv) for _ in range(5))  # per-step buffers, never rebound
-    f, gate = (torch.empty_like(gv), torch.empty_like(gv)) if klif else (None, None)
+    gated = klif and cfg.gate
+    f = torch.empty_like(gv) if klif else None
+    gate = torch.empty_like(gv) if gated else None
     fr = torch.empty_like(gv) if scaled else None
     ka, kb = (k * a, k * b) if klif else (a, b)
     vth_r = vth / k if scaled else vth
@@ -142,9 +148,11 @@ def _backward_eager(
     dots_h, dots_v = [], []  # sum(gF*H) and sum(gV*V[t]) per step, for dL/dk
     for t in range(h_seq.shape[0] - 1, -1, -1):
         h, gs, last = h_seq[t], grad_s[t], t == h_seq.shape[0] - 1
-        if klif:
+        if gated:
             torch.gt(torch.mul(h, k, out=f), 0.0, out=gate)
             f.relu_()
+        elif klif:
+            torch.mul(h, k, out=f)
         else:
             f = h
         if not soft or (need_k and scaled):
@@ -180,7 +188,8 @@ def _backward_eager(
                     w = torch.addcmul(fr, fr, s, value=-1.0, out=sg)
                 dots_v.append(torch.dot(gv, w))
         if klif:
-            gf.mul_(gate)
+            if gated:
+                gf.mul_(gate)
             if need_k:
                 dots_h.append(torch.dot(gf, h))
         if grad_x is not None:
@@ -205,7 +214,7 @@ def _forward_graph(
     spikes, hs = [], []
     for t in range(x.shape[0]):
         h = v + (x[t] - (v - rest)) / tau if cfg.decay_input else v - (v - rest) / tau + x[t]
-        f = torch.relu(k * h) if cfg.klif else h
+        f = (torch.relu(k * h) if cfg.gate else k * h) if cfg.klif else h
         s = (f >= vth).to(x.dtype)
         if cfg.scaled:
             f = f / k
@@ -227,7 +236,7 @@ def _backward_graph(
     grads = []
     for t in range(h_seq.shape[0] - 1, -1, -1):
         h = h_seq[t]
-        f = torch.relu(k * h) if klif else h
+        f = (torch.relu(k * h) if cfg.gate else k * h) if klif else h
         s = (f >= vth).to(h.dtype)
         sg = cfg.surrogate.derivative(f - vth)
         fr = f / k if scaled else f
@@ -236,7 +245,8 @@ def _backward_graph(
         g_spike = grad_s[t] if cfg.detach_reset else grad_s[t] + gv * dv_ds
         gf = g_spike * sg + gv * dv_df
         if klif:
-            gf = torch.where(k * h > 0, gf, 0.0)
+            if cfg.gate:
+                gf = torch.where(k * h > 0, gf, 0.0)
             if need_k:
                 gk = gk + gf * h
                 if scaled:

@@ -52,6 +52,7 @@ from .neurons import KLIF, LIF
 
 __all__ = [
     "NEURONS",
+    "NEURON_OPTIONS",
     "ARCHS",
     "PAPER_TIME_STEPS",
     "SMALL_TIME_STEPS",
@@ -61,7 +62,9 @@ __all__ = [
     "build_model",
 ]
 
-NEURONS: dict[str, type[nn.Module]] = {"klif": KLIF, "lif": LIF}
+NEURONS: dict[str, type[nn.Module]] = {"klif": KLIF, "lif": LIF, "k-only": KLIF, "gate-only": KLIF}
+#: The ablation variants: the KLIF options that make each name (k only: F = k*H; gate only: F = ReLU(H)).
+NEURON_OPTIONS: dict[str, dict[str, Any]] = {"k-only": {"gate": False}, "gate-only": {"learn_k": False, "k_init": 1.0}}
 ARCHS = ("paper", "small")
 VOTERS = 10  # output neurons per class in the voting layer
 
@@ -380,6 +383,14 @@ def _neuron_factory(neuron: str, kwargs: dict[str, Any]) -> Callable[[], nn.Modu
         raise ValueError(
             f"{cls.__name__} does not take {', '.join(unknown)}; its arguments are: {', '.join(accepted)}"
         )
+    preset = NEURON_OPTIONS.get(neuron.lower(), {})
+    clash = sorted(name for name in set(kwargs) & set(preset) if kwargs[name] != preset[name])
+    if clash:
+        raise ValueError(
+            f"neuron {neuron!r} fixes {', '.join(f'{n}={preset[n]!r}' for n in clash)}; "
+            "drop that argument, or choose neuron 'klif' and set the options yourself"
+        )
+    kwargs = {**kwargs, **preset}
     cls(**kwargs)  # fail here, once, with the neuron's own message about a bad value
     return lambda: cls(**kwargs)
 
@@ -391,12 +402,13 @@ def build_model(
     time_steps: int | None = None,
     **neuron_kwargs: Any,
 ) -> SpikingNet:
-    """The ``arch`` network for ``dataset`` with ``neuron`` ("klif" or "lif") spiking layers.
+    """The ``arch`` network for ``dataset`` with ``neuron`` spiking layers (a name from ``NEURONS``).
 
     dataset: a name from ``klif_edu.data.DATASETS`` or a ``DatasetSpec``. time_steps: T for
     static inputs (default: PLIF's T for ``paper``, 4 for ``small``; event inputs bring
     their own T). neuron_kwargs go to every ``KLIF``/``LIF`` (tau, v_threshold, surrogate,
     k_init, backend, ...). Each spiking layer gets its own neuron module and its own k.
+    "k-only" and "gate-only" are KLIF with the options in ``NEURON_OPTIONS`` (ablations).
     """
     if not isinstance(arch, str) or arch.lower() not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; choose one of: {', '.join(ARCHS)}")

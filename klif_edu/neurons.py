@@ -106,7 +106,12 @@ class _Neuron(nn.Module):
             surrogate=self.surrogate,
             klif=self._klif,
             scale_reset=self.scale_reset,
+            gate=self._gated(),
         )
+
+    def _gated(self) -> bool:
+        """KLIF's ReLU gate is on (LIF has none; the flag is unused there)."""
+        return True
 
     def _k(self, like: torch.Tensor) -> torch.Tensor:
         return torch.ones((), dtype=like.dtype, device=like.device)
@@ -212,6 +217,11 @@ class KLIF(_Neuron):
     H[t] = V[t-1] + (X[t] - (V[t-1] - V_reset)) / tau   (decay_input=True)
     F[t] = ReLU(k * H[t]),   S[t] = Theta(F[t] - V_th)
     dS/dH = k * g'(k*H - V_th) where k*H > 0: the surrogate's slope times k, width over k.
+
+    Ablations of KLIF's two ingredients (the defaults are the paper's KLIF):
+    ``gate=False`` drops the ReLU, F[t] = k * H[t] ("k only"); ``learn_k=False`` keeps k
+    fixed at ``k_init`` (a buffer, not a parameter; with k_init=1 and the gate: "gate only").
+    Both off with k_init=1 is LIF, number for number.
     """
 
     _klif = True
@@ -227,6 +237,9 @@ class KLIF(_Neuron):
         surrogate: Surrogate | None = None,
         k_init: float = 1.0,
         backend: str = "eager",
+        *,
+        learn_k: bool = True,
+        gate: bool = True,
     ) -> None:
         super().__init__(
             tau, v_threshold, v_reset, decay_input, detach_reset, surrogate, backend, scale_reset
@@ -234,10 +247,21 @@ class KLIF(_Neuron):
         k_init = _number("k_init", k_init, type(self).__name__)
         if k_init <= 0:
             raise ValueError(f"KLIF: k_init must be > 0 (k scales the membrane potential), got {k_init}")
-        self.k = nn.Parameter(torch.tensor(k_init))
+        for name, flag in (("learn_k", learn_k), ("gate", gate)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"KLIF: {name} must be True or False, got {flag!r}")
+        self.learn_k = learn_k
+        self.gate = gate
+        if learn_k:
+            self.k = nn.Parameter(torch.tensor(k_init))
+        else:  # a fixed k: saved with the model, moved by .to(), never trained
+            self.register_buffer("k", torch.tensor(k_init))
 
     def _k(self, like: torch.Tensor) -> torch.Tensor:
         return self.k
+
+    def _gated(self) -> bool:
+        return self.gate
 
     def _one_step(self, x: torch.Tensor, v: torch.Tensor) -> F.StepRecord:
         return F.klif_step(
@@ -251,7 +275,9 @@ class KLIF(_Neuron):
             self.scale_reset,
             self.surrogate,
             self.detach_reset,
+            self.gate,
         )
 
     def extra_repr(self) -> str:
-        return f"k={float(self.k.detach()):.4g}, scale_reset={self.scale_reset}, " + super().extra_repr()
+        ablation = "".join(f", {name}=False" for name in ("learn_k", "gate") if not getattr(self, name))
+        return f"k={float(self.k.detach()):.4g}{ablation}, scale_reset={self.scale_reset}, " + super().extra_repr()

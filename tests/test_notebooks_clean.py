@@ -15,9 +15,10 @@ IDS = [p.name for p in PATHS]
 # What a notebook may import from klif_edu: the package and its public modules.
 PUBLIC_MODULES = {
     "klif_edu", "klif_edu.plotting", "klif_edu.widgets", "klif_edu.exercises", "klif_edu.surrogate",
-    "klif_edu.models", "klif_edu.experiment", "klif_edu.dynamics", "klif_edu.data", "klif_edu.data.raw", "klif_edu.probe", "klif_edu.training_plots", "klif_edu.reproduction",
+    "klif_edu.models", "klif_edu.experiment", "klif_edu.dynamics", "klif_edu.data", "klif_edu.data.raw",
+    "klif_edu.probe", "klif_edu.training_plots", "klif_edu.reproduction", "klif_edu.study",
 }
-THIRD_PARTY = {"os", "math", "time", "matplotlib", "torch", "numpy", "snntorch", "ipywidgets"}
+THIRD_PARTY = {"os", "math", "time", "tempfile", "matplotlib", "torch", "numpy", "snntorch", "ipywidgets"}
 
 
 def _load(path: Path) -> nbformat.NotebookNode:

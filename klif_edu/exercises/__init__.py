@@ -18,12 +18,15 @@ from typing import Any
 
 import torch
 
-from . import network_series, neuron_series, training_series
+from . import network_series, neuron_series, study_series, training_series
 from ._exercise import _CHOICE, _INTEGER, Exercise
 
 __all__ = ["Exercise", "EXERCISES", "check", "solution", "names"]
 
-EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in neuron_series.EXERCISES + network_series.EXERCISES + training_series.EXERCISES}
+EXERCISES: dict[str, Exercise] = {
+    ex.name: ex
+    for ex in neuron_series.EXERCISES + network_series.EXERCISES + training_series.EXERCISES + study_series.EXERCISES
+}
 
 
 def names(notebook: str | None = None) -> list[str]:

@@ -1,4 +1,4 @@
-"""Plot helpers: membrane traces, rasters, surrogate curves, k over training.
+"""Plot helpers: membrane traces, rasters, surrogate curves, k over training, the study figure.
 
 Every helper takes data and an optional ``ax`` (or ``fig``), draws with Matplotlib's default
 style and returns the Axes/Figure; none calls ``plt.show()``. Colours come from ``PALETTE``
@@ -13,6 +13,7 @@ from .dynamics import plot_k_dynamics
 from .events import plot_event_rate, plot_events_3d, plot_frame_strip, plot_polarity
 from .learning import plot_k_history, plot_learned_surrogate
 from .spikes import plot_firing_rate, plot_raster
+from .study import plot_study
 from .surrogates import plot_effective_surrogate, plot_surrogate
 from .traces import compare_traces, plot_gate_histogram, plot_trace
 
@@ -32,4 +33,5 @@ __all__ = [
     "plot_frame_strip",
     "plot_k_history",
     "plot_learned_surrogate",
+    "plot_study",
 ]
