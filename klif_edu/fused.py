@@ -216,7 +216,8 @@ def _forward_graph(
 
 
 def _backward_graph(
-    h_seq: torch.Tensor, grad_s: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, need_x: bool, need_k: bool
+    h_seq: torch.Tensor, grad_s: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, need_x: bool, need_k: bool,
+    sum_k: bool = True,
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     a, b, _ = cfg.charge_coefficients
     vth, vr = cfg.v_threshold, cfg.v_reset
@@ -247,7 +248,18 @@ def _backward_graph(
             grads.append(gf * b)
             gv = gf * a
     grad_x = torch.stack(grads[::-1]) if need_x else None
-    return grad_x, (gk.sum() if need_k else None)
+    return grad_x, ((gk.sum() if sum_k else gk) if need_k else None)
+
+
+def _backward_graph_terms(
+    h_seq: torch.Tensor, grad_s: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, need_x: bool, need_k: bool
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """_backward_graph with dL/dk per neuron [M], summed by the caller: what torch.compile builds.
+
+    A sum over M inside the graph makes inductor's CPU code guard on M <= 4096, so every
+    larger layer would compile the loop once more; the sum outside costs one pass over M.
+    """
+    return _backward_graph(h_seq, grad_s, k, cfg, need_x, need_k, sum_k=False)
 
 
 # --- running the loops ------------------------------------------------------------------------
@@ -331,7 +343,7 @@ def _graph_input(value):
         return value
     value = value.detach().contiguous()  # detach() drops the view's base; contiguous() the strides
     if value.dim() == 2:
-        torch._dynamo.decorators.mark_unbacked(value, 1)
+        torch._dynamo.maybe_mark_dynamic(value, 1)
     return value
 
 
@@ -391,7 +403,9 @@ class _MultiStep(torch.autograd.Function):
         if ctx.backend == "compiled":
             gs = gs.to(h.dtype).contiguous()
         cfg = ctx.cfg
-        grad_x, grad_k = _run(_backward_eager, _backward_graph, ctx.backend, cfg, h, gs, kc, cfg, need_x, need_k)
+        grad_x, grad_k = _run(_backward_eager, _backward_graph_terms, ctx.backend, cfg, h, gs, kc, cfg, need_x, need_k)
+        if grad_k is not None and grad_k.dim() > 0:  # per neuron from the graph loop
+            grad_k = grad_k.sum()
         grad_x = grad_x.view(ctx.shape).to(ctx.x_dtype) if grad_x is not None else None
         grad_k = grad_k.to(ctx.k_dtype) if grad_k is not None else None
         return grad_x, grad_k, None, None
