@@ -11,7 +11,7 @@ numbers an uninterrupted run reaches (epochs are the unit: an interrupted epoch 
 ``stop_after`` ends a session early on purpose, e.g. to train two runs epoch by epoch;
 raising ``epochs`` of a finished run continues it, with the cosine recomputed over the new
 total): model init, data order (a seeded generator per epoch)
-and dropout (a seed per epoch) depend only on ``seed`` and the epoch. The learning rate
+and dropout (a seed per epoch, and per rank under DDP) depend only on ``seed``, the epoch (and rank). The learning rate
 follows a cosine from ``lr`` to 0 over all steps of all ``epochs`` (PLIF anneals with a
 cosine too), Adam as optimiser; history rows record the last step's rate.
 
