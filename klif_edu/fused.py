@@ -287,8 +287,8 @@ class _Compiled:
     """Both loops of one configuration through torch.compile; the eager loops once the compiler fails.
 
     Each loop is compiled from a private copy of its code: dynamo keeps its cache, and its
-    limit of 8 recompilations, per code object, so one configuration's variants (dtype, T,
-    keep_h) do not use up another's. Only a compiler that cannot work here (``torch.compile``
+    limit of 8 recompilations, per code object, so one configuration's and T's variants
+    (keep_h, input layout, dtype) do not use up another's. Only a compiler that cannot work here (``torch.compile``
     refusing this platform, a missing C++ compiler or triton, a dynamo/inductor failure)
     switches to the eager loops; any other error (out of memory, ...) is raised as it is.
     """
@@ -327,17 +327,20 @@ class _Compiled:
 
 
 @lru_cache(maxsize=None)
-def _compiled(cfg: NeuronConfig) -> _Compiled:
+def _compiled(cfg: NeuronConfig, time_steps: int) -> _Compiled:
+    """One _Compiled per configuration and T (the loop is unrolled over T): its own recompile budget."""
     return _Compiled()
 
 
 def _graph_input(value):
-    """A tensor as the compiled loops take it: detached (not a view), contiguous; anything else as is.
+    """A tensor as the compiled loops take it: detached (not a view) and contiguous; anything else as is.
 
-    Dynamo guards on what it sees of a tensor input: its strides (the first layer's input
-    is a stride-0 expansion over T), the base of a view (a conv or fc output seen as [T, M]),
-    requires_grad (train vs eval). None of these changes the loops' arithmetic, so each
-    call gets a plain tensor and one graph serves them all. [T, M]: M is marked dynamic.
+    Dynamo guards on what it sees of a tensor input: its strides (the direct-encoding first
+    layer's input is one [M] repeated over T, strides (0, 1)), the base of a view (a conv or
+    fc output seen as [T, M]), requires_grad (train vs eval). None of these changes the
+    loops' arithmetic, so each call gets a plain tensor and one graph serves them all (the
+    copy of the repeated input costs less than compiling a second variant of every loop).
+    M is marked dynamic.
     """
     if not isinstance(value, torch.Tensor):
         return value
@@ -353,7 +356,7 @@ def _run(eager: Callable, graph: Callable, backend: str, cfg: NeuronConfig, *arg
         return eager(*args)
     if torch.compiler.is_compiling():  # inside a torch.compile'd model: the loop joins its graph
         return graph(*args)
-    return _compiled(cfg)(eager, graph, *(_graph_input(a) for a in args))
+    return _compiled(cfg, args[0].shape[0])(eager, graph, *(_graph_input(a) for a in args))
 
 
 def compiled_available() -> bool:
