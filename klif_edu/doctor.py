@@ -137,7 +137,7 @@ def check_training_step(device: torch.device) -> str:
         raise DoctorFailure(f"3 training steps on {device} left every weight unchanged")
     if amp:
         with autocast(device, True):
-            dtype = model.blocks["conv1"].synapse(x).dtype
+            dtype = model.blocks["conv1"].synapse[0](x).dtype  # the convolution (BN may keep float32)
         if dtype != torch.float16:
             raise DoctorFailure(f"autocast did not run the convolutions in float16 (got {dtype})")
         return f"mixed precision (float16 autocast, GradScaler scale {scaler.get_scale():g}): loss {float(loss):.4f}, {changed} tensors updated"

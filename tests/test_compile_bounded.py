@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch._dynamo.utils import counters
 
-from klif_edu import fused
+from klif_edu import compiler, fused
 from klif_edu.data import DatasetSpec
 from klif_edu.models import build_model
 
@@ -55,7 +55,7 @@ def _compile_several():
 
 def _one_call(backend_error, compiled=None):
     """Run a compiled forward whose compiled function raises ``backend_error``; (compiled, result)."""
-    compiled = compiled or fused._Compiled()
+    compiled = compiled or compiler.Compiled()
 
     def raising(*args, **kwargs):
         raise backend_error
@@ -70,7 +70,7 @@ def _one_call(backend_error, compiled=None):
                                    RuntimeError("CUDA error: an illegal memory access was encountered"),
                                    ValueError("a bad input")])
 def test_real_errors_surface_and_keep_the_compiler(error):
-    compiled = fused._Compiled()
+    compiled = compiler.Compiled()
     with pytest.raises(type(error), match=str(error).split(".")[0][:20]):
         _one_call(error, compiled)
     assert not compiled.failed  # the next call compiles again
@@ -84,7 +84,7 @@ def test_an_oom_wrapped_by_dynamo_surfaces():
     except torch.OutOfMemoryError as oom:
         wrapped = BackendCompilerFailed.__new__(BackendCompilerFailed)
         wrapped.__cause__ = oom
-    assert not fused._compiler_unavailable(wrapped)
+    assert not compiler.compiler_unavailable(wrapped)
 
 
 def test_compiler_errors_fall_back_once():
