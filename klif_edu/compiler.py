@@ -38,14 +38,20 @@ def compiler_unavailable(err: BaseException) -> bool:
     return isinstance(err, compiler)
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else "-"
+
+
 class Compiled:
     """Both loops of one configuration through torch.compile; the eager loops once the compiler fails.
 
     Each loop is compiled from a private copy of its code: dynamo keeps its cache, and its
     limit of 8 recompilations, per code object, so one configuration's and T's variants
-    (keep_h, input layout, dtype) do not use up another's. Only a compiler that cannot work here (``torch.compile``
-    refusing this platform, a missing C++ compiler or triton, a dynamo/inductor failure)
-    switches to the eager loops; any other error (out of memory, ...) is raised as it is.
+    (keep_h, dtype) do not use up another's. Only a compiler that cannot work here
+    (``torch.compile`` refusing this platform, a missing C++ compiler or triton, a
+    dynamo/inductor failure) switches to the eager loops; any other error (out of memory,
+    a device error, ...) is raised as it is.
     """
 
     def __init__(self) -> None:
@@ -55,7 +61,7 @@ class Compiled:
     def _fallback(self, err: BaseException) -> None:
         self.failed = True
         warnings.warn(
-            f"klif-edu: torch.compile is not usable here ({type(err).__name__}: {str(err).strip().splitlines()[0][:200] if str(err).strip() else '-'}); "
+            f"klif-edu: torch.compile is not usable here ({type(err).__name__}: {_first_line(err)}); "
             "falling back to the eager fused path (same numbers, slower).",
             RuntimeWarning,
             stacklevel=3,
