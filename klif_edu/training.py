@@ -251,16 +251,22 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
     model = build_model(spec, config.neuron, config.arch, t, backend=config.backend, **config.neuron_kwargs).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scaler = torch.amp.GradScaler(device.type if use_amp else "cuda", enabled=use_amp)
-    run_config = _plain({**asdict(config), "time_steps": t})
+    detach = next(iter(model.neurons().values())).detach_reset  # the paper networks' default: True
+    run_config = _plain({**asdict(config), "time_steps": t, "detach_reset": detach})
     test_loader = _loader(test_set, config, info, device, None)
 
     start_epoch, step, wall = 0, 0, 0.0
     if config.resume and ckpt_path.exists():
         state = load_checkpoint(
             ckpt_path,
-            expect={k: run_config[k] for k in ("dataset", "neuron", "arch", "time_steps", "loss", "neuron_kwargs")},
+            expect={k: run_config[k] for k in ("dataset", "neuron", "arch", "time_steps", "loss", "neuron_kwargs")
+                    + (("dvs_split",) if spec.name == "cifar10-dvs" else ())},  # a split change would mix test into train
             map_location=device,
         )
+        if state["config"].get("detach_reset", detach) != detach:  # older checkpoints do not say
+            raise CheckpointError(f"{ckpt_path} was trained with detach_reset={state['config']['detach_reset']}, "
+                                  f"this network has detach_reset={detach}; pass the same neuron_kwargs "
+                                  "or use another --out to start a new run")
         try:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -356,7 +362,7 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
         "dataset": config.dataset, "neuron": config.neuron, "arch": config.arch,
         "epochs": int(last["epoch"]), "time_steps": t, "batch_size": config.batch_size, "lr": config.lr,
         "loss": config.loss, "seed": config.seed, "backend": config.backend,
-        "detach_reset": next(iter(model.neurons().values())).detach_reset,
+        "detach_reset": detach,
         "dvs_split": config.dvs_split if spec.name == "cifar10-dvs" else None,
         "device": str(device), "device_reason": reason, "mixed_precision": use_amp, "world_size": info.world_size,
         "train_size": len(train_set), "test_size": len(test_set),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from klif_edu.checkpoint import CheckpointError
 from klif_edu.data import events_to_frames
 from klif_edu.data.events import DVS_SPLITS, cifar10_dvs_split
 from klif_edu.models import build_model
@@ -84,8 +85,19 @@ def test_metrics_record_detach_reset_and_split(tmp_path):
     assert r.metrics["detach_reset"] is True
     r = run(tmp_path, name="small", n=4, batch_size=4)
     assert r.metrics["detach_reset"] is False
+    from klif_edu import models
+
+    models.PAPER_DETACH_RESET = False  # as if the default changed between a run and its resume
+    try:
+        with pytest.raises(CheckpointError, match="detach_reset=True"):
+            run(tmp_path, arch="paper", n=4, batch_size=4, time_steps=1, resume=True, epochs=2)
+    finally:
+        models.PAPER_DETACH_RESET = True
     for split in DVS_SPLITS:
         r = run(tmp_path, name=split, spec_name="cifar10-dvs", n=2, batch_size=2, time_steps=2, dvs_split=split)
         assert json.loads((tmp_path / split / "metrics.json").read_text())["dvs_split"] == split
     with pytest.raises(ValueError, match="dvs_split"):
         run(tmp_path, name="bad", dvs_split="first")
+    with pytest.raises(CheckpointError, match="dvs_split='spikingjelly'"):  # resuming on the other split
+        run(tmp_path, name="spikingjelly", spec_name="cifar10-dvs", n=2, batch_size=2, time_steps=2,
+            dvs_split="random", resume=True, epochs=2)
