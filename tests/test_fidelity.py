@@ -101,3 +101,13 @@ def test_metrics_record_detach_reset_and_split(tmp_path):
     with pytest.raises(CheckpointError, match="dvs_split='spikingjelly'"):  # resuming on the other split
         run(tmp_path, name="spikingjelly", spec_name="cifar10-dvs", n=2, batch_size=2, time_steps=2,
             dvs_split="random", resume=True, epochs=2)
+
+
+def test_cli_takes_the_dvs_split(capsys):
+    from klif_edu.cli import build_parser, main
+
+    args = build_parser().parse_args(["train", "--dataset", "cifar10-dvs", "--neuron", "klif", "--dvs-split", "random"])
+    assert args.dvs_split == "random"
+    assert build_parser().parse_args(["train", "--dataset", "x", "--neuron", "lif"]).dvs_split == "spikingjelly"
+    assert main(["train", "--dataset", "cifar10-dvs", "--neuron", "klif", "--dvs-split", "first"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
