@@ -13,6 +13,7 @@ for the eager and the compiled backend (interleaved rounds, the median). In test
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 import statistics
 import sys
@@ -217,8 +218,10 @@ def _images_per_s(device: torch.device, quick: bool) -> tuple[dict[str, float], 
 def check_speed(device: torch.device, quick: bool | None = None) -> str:
     """Training throughput (images/s) of the paper's Fashion-MNIST network, eager and compiled."""
     ips, what = _images_per_s(device, is_quick() if quick is None else quick)
+    # other work on the machine slows every step (on a CPU all the more): say how busy it was
+    load = f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs" if hasattr(os, "getloadavg") else ""
     return (f"eager {ips['eager']:.0f} img/s, compiled {ips['compiled']:.0f} img/s "
-            f"(compiled/eager {ips['compiled'] / ips['eager']:.2f}x; {what}; synthetic data)")
+            f"(compiled/eager {ips['compiled'] / ips['eager']:.2f}x; {what}; synthetic data{load})")
 
 
 CHECKS: tuple[tuple[str, Callable[[torch.device], str]], ...] = (
