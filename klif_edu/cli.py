@@ -60,7 +60,7 @@ def _budget_arguments(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (sub-commands demo, train, datasets, study)."""
     parser = argparse.ArgumentParser(prog="klif-edu", description="KLIF spiking neurons for teaching.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,train,datasets,study}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,train,datasets,study,doctor}")
 
     demo = sub.add_parser("demo", help="offline KLIF vs LIF demo; writes figures and a summary under runs/demo")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=_non_negative_int, default=0)
     tr.add_argument("--num-workers", type=_non_negative_int, default=0, help="data loader processes")
     tr.add_argument("--log-every", type=_positive_int, default=50, help="a history row every N batches")
+    tr.add_argument("--dvs-split", default="spikingjelly", choices=("spikingjelly", "random"),
+                    help="CIFAR10-DVS 9:1 split: spikingjelly (first 90%% per class, published numbers) or random")
     group = tr.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     group.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
@@ -92,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--out", default=None, help="output folder (default: runs/study-<dataset>-<arch>)")
     st.add_argument("--resume", action="store_true", help="continue the study in --out where it stopped")
     st.add_argument("--quiet", action="store_true", help="no per-run lines")
+    doc = sub.add_parser("doctor", help="one-minute self-check of the install and the device")
+    doc.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
 
     ds = sub.add_parser("datasets", help="list the datasets: present or missing, size, how to get them")
     ds.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
@@ -144,7 +148,7 @@ def _train(args: argparse.Namespace) -> int:
         data_dir=args.data_dir, out=args.out, limit_train=args.limit_train, limit_test=args.limit_test,
         seed=args.seed, resume=args.resume, overwrite=args.overwrite, num_workers=args.num_workers,
         backend=args.backend, loss=args.loss, amp=not args.no_amp, log_every=args.log_every,
-        progress=False if args.quiet else None, verbose=not args.quiet,
+        progress=False if args.quiet else None, verbose=not args.quiet, dvs_split=args.dvs_split,
     )
     try:
         config.check()
@@ -200,6 +204,19 @@ def _study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_doctor
+
+    print(f"klif-edu doctor: checking the install and device {args.device!r}")
+    checks = run_doctor(args.device)
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        return _fail("doctor", f"{len(failed)} of {len(checks)} checks failed: "
+                     + "; ".join(f"{c.name}: {c.detail}" for c in failed), EXIT_DIVERGED)
+    print(f"all {len(checks)} checks passed in {sum(c.seconds for c in checks):.0f} s")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .data import DatasetMissing
     from .demo import run_demo
@@ -226,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         return _train(args)
     if args.command == "study":
         return _study(args)
+    if args.command == "doctor":
+        return _doctor(args)
     return _demo(args)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .data.events import DVS_SPLITS
 from .models import ARCHS, NEURONS
 from .neurons import BACKENDS
 from .steps import LOSSES
@@ -46,6 +47,7 @@ class TrainConfig:
     verbose: bool = True  # one line per epoch
     overwrite: bool = False  # replace a finished/unfinished run in ``out`` instead of refusing
     stop_after: int | None = None  # end this session after that epoch (checkpointed); resume continues
+    dvs_split: str = "spikingjelly"  # CIFAR10-DVS's 9:1 split: "spikingjelly" (published numbers) or "random"
     neuron_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> "TrainConfig":
@@ -75,6 +77,8 @@ class TrainConfig:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if isinstance(self.num_workers, bool) or not isinstance(self.num_workers, int) or self.num_workers < 0:
             raise ValueError(f"num_workers must be 0 or more, got {self.num_workers!r}")
+        if self.dvs_split not in DVS_SPLITS:
+            raise ValueError(f"unknown dvs_split {self.dvs_split!r}; choose one of: {', '.join(DVS_SPLITS)}")
         if self.resume and self.overwrite:
             raise ValueError("resume and overwrite exclude each other: continue a run, or replace it")
         return self

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -24,6 +25,7 @@ __all__ = [
     "autocast",
     "DistInfo",
     "init_distributed",
+    "rank_device",
     "close_distributed",
 ]
 
@@ -110,15 +112,40 @@ class DistInfo:
         return self.rank == 0
 
 
+def rank_device(device_request: str, local_rank: int) -> torch.device:
+    """The device of the rank with ``local_rank`` under torchrun: cuda:LOCAL_RANK on CUDA (made current).
+
+    Under torchrun every rank must drive its own GPU, so an explicit ``cuda:N`` cannot hold for
+    all ranks: the index is replaced by the local rank (with a warning); choose which GPUs a
+    job uses with ``CUDA_VISIBLE_DEVICES``. Other devices (cpu, mps) are returned as asked.
+    """
+    device = select_device(device_request)
+    if device.type != "cuda":
+        return device
+    if device.index is not None and device.index != local_rank:
+        warnings.warn(
+            f"klif-edu: under torchrun each rank uses the GPU of its local rank; {device_request!r} is read "
+            f"as 'cuda' (this rank: cuda:{local_rank}). Choose the GPUs with CUDA_VISIBLE_DEVICES.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    count = torch.cuda.device_count()
+    if local_rank >= count:
+        raise DeviceUnavailable(
+            f"local rank {local_rank} needs GPU cuda:{local_rank}, but only {count} GPU(s) are visible; "
+            "start at most one process per GPU (torchrun --nproc-per-node)"
+        )
+    device = torch.device("cuda", local_rank)
+    torch.cuda.set_device(device)  # NCCL and every bare .cuda() of this process go to this GPU
+    return device
+
+
 def init_distributed(device_request: str = "auto") -> tuple[DistInfo, torch.device]:
     """Start DDP when launched by torchrun (RANK/WORLD_SIZE set); otherwise a one-process run."""
     if dist.is_available() and dist.is_initialized():
         rank, world = dist.get_rank(), dist.get_world_size()
         local = int(os.environ.get("LOCAL_RANK", rank))
-        device = select_device(device_request)
-        if device.type == "cuda" and device.index is None:
-            device = torch.device("cuda", local)
-        return DistInfo(rank, world, local, started_here=False), device
+        return DistInfo(rank, world, local, started_here=False), rank_device(device_request, local)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if "RANK" not in os.environ or world <= 1:
         return DistInfo(), select_device(device_request)
@@ -126,14 +153,8 @@ def init_distributed(device_request: str = "auto") -> tuple[DistInfo, torch.devi
         raise DeviceUnavailable("WORLD_SIZE > 1 but this torch has no torch.distributed support")
     rank = int(os.environ["RANK"])
     local = int(os.environ.get("LOCAL_RANK", rank))
-    device = select_device(device_request)
-    if device.type == "cuda":
-        device = torch.device("cuda", local if device.index is None else device.index)
-        torch.cuda.set_device(device)
-        backend = "nccl"
-    else:
-        backend = "gloo"
-    dist.init_process_group(backend=backend, rank=rank, world_size=world)
+    device = rank_device(device_request, local)
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo", rank=rank, world_size=world)
     return DistInfo(rank, world, local, started_here=True), device
 
 

@@ -24,20 +24,18 @@ compute the gradients above, equal to the reference's up to rounding.
   ``torch.compile``, which turns each whole loop into one kernel that reads X (or H and
   dL/dS) once. The sequence is flattened to [T, M] with M marked dynamic, so one
   compiled kernel serves every layer shape and batch size (T stays fixed: the loop is
-  unrolled).
+  unrolled). How they are compiled (once per configuration and T): ``klif_edu.compiler``.
 """
 from __future__ import annotations
 
 import math
-import types
-import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable
 
 import torch
 from torch.autograd.function import once_differentiable
 
+from .compiler import compiled_for, graph_input
 from .surrogate import Sigmoid, Surrogate
 
 __all__ = ["NeuronConfig", "multistep", "compiled_available"]
@@ -225,7 +223,8 @@ def _forward_graph(
 
 
 def _backward_graph(
-    h_seq: torch.Tensor, grad_s: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, need_x: bool, need_k: bool
+    h_seq: torch.Tensor, grad_s: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, need_x: bool, need_k: bool,
+    sum_k: bool = True,
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     a, b, _ = cfg.charge_coefficients
     vth, vr = cfg.v_threshold, cfg.v_reset
@@ -257,57 +256,28 @@ def _backward_graph(
             grads.append(gf * b)
             gv = gf * a
     grad_x = torch.stack(grads[::-1]) if need_x else None
-    return grad_x, (gk.sum() if need_k else None)
+    return grad_x, ((gk.sum() if sum_k else gk) if need_k else None)
+
+
+def _backward_graph_terms(
+    h_seq: torch.Tensor, grad_s: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, need_x: bool, need_k: bool
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """_backward_graph with dL/dk per neuron [M], summed by the caller: what torch.compile builds.
+
+    A sum over M inside the graph makes inductor's CPU code guard on M <= 4096, so every
+    larger layer would compile the loop once more; the sum outside costs one pass over M.
+    """
+    return _backward_graph(h_seq, grad_s, k, cfg, need_x, need_k, sum_k=False)
 
 
 # --- running the loops ------------------------------------------------------------------------
-class _Compiled:
-    """Both loops of one configuration through torch.compile; the eager loops from a first failure on.
-
-    Each loop is compiled from a private copy of its code: dynamo keeps its cache, and its
-    limit of 8 recompilations, per code object, so one configuration's variants (dtype, T,
-    keep_h) do not use up another's.
-    """
-
-    def __init__(self) -> None:
-        self.fns: dict[Callable, Callable] = {}
-        self.failed = False
-
-    def __call__(self, eager: Callable, graph: Callable, *args):
-        if not self.failed:
-            try:
-                fn = self.fns.get(graph)
-                if fn is None:
-                    g = graph
-                    own = types.FunctionType(g.__code__.replace(), g.__globals__, g.__name__, g.__defaults__)
-                    fn = self.fns[graph] = torch.compile(own)
-                return fn(*args)
-            except Exception as err:  # no C++ compiler, no triton, unsupported platform, ...
-                self.failed = True
-                warnings.warn(
-                    f"klif-edu: torch.compile is not usable here ({type(err).__name__}); "
-                    "falling back to the eager fused path (same numbers, slower).",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-        return eager(*args)
-
-
-@lru_cache(maxsize=None)
-def _compiled(cfg: NeuronConfig) -> _Compiled:
-    return _Compiled()
-
-
 def _run(eager: Callable, graph: Callable, backend: str, cfg: NeuronConfig, *args):
     """eager(*args) or its compiled twin; args start with (X or H [T, M], k or dL/dS)."""
     if backend != "compiled" or args[0].numel() == 0:
         return eager(*args)
     if torch.compiler.is_compiling():  # inside a torch.compile'd model: the loop joins its graph
         return graph(*args)
-    for tensor in args[:2]:
-        if tensor.dim() == 2:  # [T, M]: one kernel for every layer shape and batch size
-            torch._dynamo.maybe_mark_dynamic(tensor, 1)
-    return _compiled(cfg)(eager, graph, *args)
+    return compiled_for(cfg, args[0].shape[0])(eager, graph, *(graph_input(a) for a in args))
 
 
 def compiled_available() -> bool:
@@ -357,7 +327,9 @@ class _MultiStep(torch.autograd.Function):
         if ctx.backend == "compiled":
             gs = gs.to(h.dtype).contiguous()
         cfg = ctx.cfg
-        grad_x, grad_k = _run(_backward_eager, _backward_graph, ctx.backend, cfg, h, gs, kc, cfg, need_x, need_k)
+        grad_x, grad_k = _run(_backward_eager, _backward_graph_terms, ctx.backend, cfg, h, gs, kc, cfg, need_x, need_k)
+        if grad_k is not None and grad_k.dim() > 0:  # per neuron from the graph loop
+            grad_k = grad_k.sum()
         grad_x = grad_x.view(ctx.shape).to(ctx.x_dtype) if grad_x is not None else None
         grad_k = grad_k.to(ctx.k_dtype) if grad_k is not None else None
         return grad_x, grad_k, None, None

@@ -56,6 +56,7 @@ __all__ = [
     "ARCHS",
     "PAPER_TIME_STEPS",
     "SMALL_TIME_STEPS",
+    "PAPER_DETACH_RESET",
     "SpikingNet",
     "Block",
     "SeqDropout",
@@ -79,6 +80,8 @@ PAPER_TIME_STEPS = {
 }
 #: Time steps of the small classroom networks (ours).
 SMALL_TIME_STEPS = 4
+#: The paper networks' default ``detach_reset``: PLIF's (its run names all say detach_reset=True).
+PAPER_DETACH_RESET = True
 
 
 class _Spec(Protocol):
@@ -409,10 +412,14 @@ def build_model(
     their own T). neuron_kwargs go to every ``KLIF``/``LIF`` (tau, v_threshold, surrogate,
     k_init, backend, ...). Each spiking layer gets its own neuron module and its own k.
     "k-only" and "gate-only" are KLIF with the options in ``NEURON_OPTIONS`` (ablations).
+    The ``paper`` networks detach the reset (``detach_reset=True``, PLIF's setting) unless
+    neuron_kwargs say otherwise; the neurons' own default stays SpikingJelly's (False).
     """
     if not isinstance(arch, str) or arch.lower() not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; choose one of: {', '.join(ARCHS)}")
     arch = arch.lower()
+    if arch == "paper":  # PLIF's runs (every run name in its logs) detach the reset
+        neuron_kwargs = {"detach_reset": PAPER_DETACH_RESET, **neuron_kwargs}
     make_neuron = _neuron_factory(neuron, neuron_kwargs)
     spec = _resolve_spec(dataset)
     if time_steps is None:

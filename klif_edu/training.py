@@ -11,7 +11,7 @@ numbers an uninterrupted run reaches (epochs are the unit: an interrupted epoch 
 ``stop_after`` ends a session early on purpose, e.g. to train two runs epoch by epoch;
 raising ``epochs`` of a finished run continues it, with the cosine recomputed over the new
 total): model init, data order (a seeded generator per epoch)
-and dropout (a seed per epoch) depend only on ``seed`` and the epoch. The learning rate
+and dropout (a seed per epoch, and per rank under DDP) depend only on ``seed``, the epoch (and rank). The learning rate
 follows a cosine from ``lr`` to 0 over all steps of all ``epochs`` (PLIF anneals with a
 cosine too), Adam as optimiser; history rows record the last step's rate.
 
@@ -76,6 +76,29 @@ def _cosine_lr(config: TrainConfig, step: int, total: int) -> float:
 
 def _epoch_seed(seed: int, epoch: int) -> int:
     return seed * 100_003 + epoch
+
+
+def _dropout_seed(seed: int, epoch: int, rank: int) -> int:
+    """Seed of the dropout masks of one epoch on one rank (rank 0: the one-process run's seed).
+
+    Under DDP each rank draws its own masks for its own samples, as one process would.
+    """
+    return _epoch_seed(seed, epoch) ^ (rank << 40)
+
+
+def _mixed_precision(config: TrainConfig, device: torch.device) -> bool:
+    """float16 autocast and a GradScaler: asked for (``amp``) and on CUDA."""
+    return bool(config.amp and device.type == "cuda")
+
+
+def _restore_scaler(scaler: torch.amp.GradScaler, saved: dict[str, Any] | None) -> None:
+    """Load a saved GradScaler state into an enabled scaler; a disabled one's ``{}`` leaves it fresh.
+
+    A run started without mixed precision (a CPU run, or ``--no-amp``) saves ``{}``; resuming
+    it on a GPU starts the scaler from its defaults (GradScaler refuses an empty state).
+    """
+    if scaler.is_enabled() and saved:
+        scaler.load_state_dict(saved)
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -171,7 +194,7 @@ def _resolve_data(config: TrainConfig, spec: Any, train_set: Dataset | None, tes
         else:
             t = SMALL_TIME_STEPS if spec.kind == "static" else spec.time_steps
     frames = t if spec.kind == "events" else None
-    common = {"data_dir": config.data_dir, "time_steps": frames, "seed": config.seed}
+    common = {"data_dir": config.data_dir, "time_steps": frames, "seed": config.seed, "dvs_split": config.dvs_split}
     if train_set is None:
         train_set = load_dataset(config.dataset, "train", limit=config.limit_train, **common)
     if test_set is None:
@@ -219,7 +242,7 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
         )
     spec, t, train_set, test_set = _resolve_data(config, spec, train_set, test_set)
     reason = explain_device(config.device)[1]
-    use_amp = bool(config.amp and device.type == "cuda")
+    use_amp = _mixed_precision(config, device)
     _say(config, info, f"klif-edu: {config.dataset} ({len(train_set)} train / {len(test_set)} test), "
          f"{config.arch} network with {config.neuron.upper()}, T={t}, device {device} ({reason})"
          + (", mixed precision" if use_amp else "") + (f", {info.world_size} processes" if info.distributed else ""))
@@ -227,24 +250,29 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
     torch.manual_seed(config.seed)
     model = build_model(spec, config.neuron, config.arch, t, backend=config.backend, **config.neuron_kwargs).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    run_config = _plain({**asdict(config), "time_steps": t})
+    scaler = torch.amp.GradScaler(device.type if use_amp else "cuda", enabled=use_amp)
+    detach = next(iter(model.neurons().values())).detach_reset  # the paper networks' default: True
+    run_config = _plain({**asdict(config), "time_steps": t, "detach_reset": detach})
     test_loader = _loader(test_set, config, info, device, None)
 
     start_epoch, step, wall = 0, 0, 0.0
     if config.resume and ckpt_path.exists():
         state = load_checkpoint(
             ckpt_path,
-            expect={k: run_config[k] for k in ("dataset", "neuron", "arch", "time_steps", "loss", "neuron_kwargs")},
+            expect={k: run_config[k] for k in ("dataset", "neuron", "arch", "time_steps", "loss", "neuron_kwargs")
+                    + (("dvs_split",) if spec.name == "cifar10-dvs" else ())},  # a split change would mix test into train
             map_location=device,
         )
+        if state["config"].get("detach_reset", detach) != detach:  # older checkpoints do not say
+            raise CheckpointError(f"{ckpt_path} was trained with detach_reset={state['config']['detach_reset']}, "
+                                  f"this network has detach_reset={detach}; pass the same neuron_kwargs "
+                                  "or use another --out to start a new run")
         try:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, ValueError, KeyError) as err:
             raise CheckpointError(f"{ckpt_path} does not fit this network: {str(err).splitlines()[0]}") from None
-        if "scaler" in state and use_amp:
-            scaler.load_state_dict(state["scaler"])
+        _restore_scaler(scaler, state.get("scaler"))
         history, start_epoch = state["history"], int(state["epoch"])
         step, wall = int(state.get("step", 0)), float(state.get("wall_time", 0.0))
         _say(config, info, f"klif-edu: resuming {ckpt_path} after epoch {start_epoch} of {config.epochs}")
@@ -271,7 +299,7 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
     for epoch in epochs_bar:
         if config.stop_after is not None and epoch > config.stop_after:
             break  # as if interrupted after epoch stop_after: resume=True continues from here
-        torch.manual_seed(_epoch_seed(config.seed, epoch))  # dropout masks: same with or without resume
+        torch.manual_seed(_dropout_seed(config.seed, epoch, info.rank))  # same with or without resume
         loader = _loader(train_set, config, info, device, epoch)
         tic = time.perf_counter()
         sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, count (epoch)
@@ -334,6 +362,8 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
         "dataset": config.dataset, "neuron": config.neuron, "arch": config.arch,
         "epochs": int(last["epoch"]), "time_steps": t, "batch_size": config.batch_size, "lr": config.lr,
         "loss": config.loss, "seed": config.seed, "backend": config.backend,
+        "detach_reset": detach,
+        "dvs_split": config.dvs_split if spec.name == "cifar10-dvs" else None,
         "device": str(device), "device_reason": reason, "mixed_precision": use_amp, "world_size": info.world_size,
         "train_size": len(train_set), "test_size": len(test_set),
         "test_accuracy": last.get("test_accuracy"), "test_loss": last.get("test_loss"),

@@ -113,10 +113,10 @@ def test_cifar10_dvs_aedat4_files_with_fixed_9_to_1_split(tmp_path):
 
 def test_cifar10_dvs_split_is_per_class_disjoint_and_fixed():
     targets = [0] * 30 + [1] * 20 + [2] * 10
-    train, test = cifar10_dvs_split(targets, "train"), cifar10_dvs_split(targets, "test")
+    train, test = (cifar10_dvs_split(targets, s, method="random") for s in ("train", "test"))
     assert sorted(train + test) == list(range(60))
     assert [sum(targets[i] == c for i in test) for c in range(3)] == [3, 2, 1]
-    assert train == cifar10_dvs_split(targets, "train")
+    assert train == cifar10_dvs_split(targets, "train", method="random")
     assert test != list(range(27, 30)) + list(range(48, 50)) + [59]  # shuffled, not the last 10 %
 
 

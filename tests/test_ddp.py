@@ -30,7 +30,8 @@ def _rank(rank: int, world: int, port: int, tmp: str) -> None:
                       verbose=False, progress=False, log_every=2)
     result = train(cfg, train_set=_data(24, 0), test_set=_data(10, 1), spec=SPEC)
     torch.save({"params": {k: v.detach() for k, v in result.model.named_parameters()},
-                "metrics": result.metrics, "rank": result.rank}, os.path.join(tmp, f"result{rank}.pt"))
+                "metrics": result.metrics, "rank": result.rank,
+                "dropout_seed": torch.initial_seed()}, os.path.join(tmp, f"result{rank}.pt"))
 
 
 def _free_port() -> int:
@@ -53,3 +54,4 @@ def test_two_ranks_agree_and_only_rank0_writes(tmp_path):
     assert not (tmp_path / "rank1").exists()
     # each rank saw half of every epoch's data: 24 samples / 2 ranks / batch 4 = 3 steps per epoch
     assert r0["metrics"]["k"] != {} and r0["metrics"]["epochs"] == 2
+    assert r0["dropout_seed"] != r1["dropout_seed"]  # each rank draws its own dropout masks

@@ -7,11 +7,15 @@ Files live where tonic puts them: root/NMNIST/{Train,Test}/<digit>/*.bin,
 root/CIFAR10DVS/<class>/*.aedat4 (needs the `aedat` package),
 root/DVSGesture/{ibmGestureTrain,ibmGestureTest}/userNN_<lighting>/<label>.npy.
 We check for the extracted files ourselves, so a copy without its archive still loads and
-download=False never reaches tonic's downloader. CIFAR10-DVS has no official split: we
-use a fixed 9:1 split of each class (seeded permutation, seed 0, independent of `seed`).
+download=False never reaches tonic's downloader. CIFAR10-DVS has no official split; two
+9:1 splits of each class are offered (``DVS_SPLITS``): ``"spikingjelly"`` (default), the
+first 90 % of each class in file order, as SpikingJelly's ``split_to_train_test_set(0.9, ...,
+random_split=False)`` that PLIF's published numbers use; ``"random"``, a seeded permutation
+of each class (seed 0, independent of `seed`).
 """
 from __future__ import annotations
 
+import math
 import os
 import pathlib
 from urllib.error import URLError
@@ -22,9 +26,10 @@ import torch
 from .registry import DatasetMissing, get_spec
 
 __all__ = ["EVENT_LAYOUT", "TonicSource", "tonic_source", "events_present", "events_how_to_get",
-           "cifar10_dvs_split", "SPLIT_SEED"]
+           "cifar10_dvs_split", "SPLIT_SEED", "DVS_SPLITS"]
 
 SPLIT_SEED = 0
+DVS_SPLITS = ("spikingjelly", "random")
 # name -> (tonic class name, {split: (subfolder, glob)}, where to get the files)
 EVENT_LAYOUT = {
     "nmnist": ("NMNIST", {"train": ("Train", "*/*.bin"), "test": ("Test", "*/*.bin")},
@@ -57,15 +62,26 @@ def events_how_to_get(name: str, root: pathlib.Path) -> str:
             "or load with download=True on a machine with network (tonic downloads and extracts)")
 
 
-def cifar10_dvs_split(targets: list[int], split: str, seed: int = SPLIT_SEED) -> list[int]:
-    """Indices of `split` in a fixed 9:1 per-class split: the first 90% of a seeded permutation train."""
+def cifar10_dvs_split(targets: list[int], split: str, seed: int = SPLIT_SEED,
+                      method: str = "spikingjelly") -> list[int]:
+    """Indices of `split` in a fixed 9:1 per-class split of items in file order (sorted).
+
+    method "spikingjelly": the first ceil(0.9 n) items of each class train (SpikingJelly's
+    ``split_to_train_test_set(0.9, ..., random_split=False)``); "random": the first
+    (9 n) // 10 of a permutation seeded with ``seed + class``.
+    """
+    if method not in DVS_SPLITS:
+        raise ValueError(f"CIFAR10-DVS split must be one of {DVS_SPLITS}, got {method!r}")
     targets_t = torch.as_tensor(targets, dtype=torch.long)
     chosen = []
     for c in torch.unique(targets_t).tolist():
         members = torch.nonzero(targets_t == c).flatten()
-        perm = members[torch.randperm(len(members), generator=torch.Generator().manual_seed(seed + c))]
-        n_train = (9 * len(members)) // 10
-        chosen.append(perm[:n_train] if split == "train" else perm[n_train:])
+        if method == "spikingjelly":
+            order, n_train = members, math.ceil(0.9 * len(members))
+        else:
+            order = members[torch.randperm(len(members), generator=torch.Generator().manual_seed(seed + c))]
+            n_train = (9 * len(members)) // 10
+        chosen.append(order[:n_train] if split == "train" else order[n_train:])
     return sorted(torch.cat(chosen).tolist()) if chosen else []
 
 
@@ -105,8 +121,9 @@ def _files_found() -> bool:
     return True
 
 
-def tonic_source(name: str, split: str, root: pathlib.Path, download: bool) -> TonicSource:
-    """The tonic dataset `name` for `split` ("train"/"test") as a TonicSource."""
+def tonic_source(name: str, split: str, root: pathlib.Path, download: bool,
+                 dvs_split: str = "spikingjelly") -> TonicSource:
+    """The tonic dataset `name` for `split` ("train"/"test") as a TonicSource (dvs_split: CIFAR10-DVS's)."""
     import tonic.datasets as td
 
     spec = get_spec(name)
@@ -127,5 +144,5 @@ def tonic_source(name: str, split: str, root: pathlib.Path, download: bool) -> T
     indices = None
     if spec.name == "cifar10-dvs":
         order = sorted(range(len(dataset.data)), key=lambda i: dataset.data[i])
-        indices = cifar10_dvs_split([dataset.targets[i] for i in order], split)
+        indices = cifar10_dvs_split([dataset.targets[i] for i in order], split, method=dvs_split)
     return TonicSource(dataset, root, indices)

@@ -4,9 +4,11 @@
     ds = FrameDataset(source, spec, time_steps=10, cache_dir=root / "cache" / ...)
     x, y = ds[0]        # x: float32 [T, C, H, W] event counts per frame and polarity; y: int
 
-`binning="number"` gives every frame the same number of events (the PLIF paper's
-"split_by number", tonic's n_event_bins); `binning="time"` gives every frame the same
-duration (tonic's n_time_bins). `downscale=d` divides x and y by the integer d.
+`binning="number"` gives every frame the same number of events, N // T, and the last frame
+also the remaining N mod T, exactly as SpikingJelly's ``split_by="number"`` with which the
+published networks were trained (tonic's n_event_bins instead drops the remainder and gives
+empty frames when N < T); `binning="time"` gives every frame the same duration (tonic's
+n_time_bins). `downscale=d` divides x and y by the integer d.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from .registry import DatasetSpec
 __all__ = ["BINNINGS", "events_to_frames", "FrameDataset", "atomic_save_npz"]
 
 BINNINGS = ("number", "time")
+# cache sub-folder per binning; "number2": the remainder goes to the last frame (older caches dropped it)
+_CACHE_NAMES = {"number": "number2", "time": "time"}
 
 
 def atomic_save_npz(path: pathlib.Path, **arrays: np.ndarray) -> None:
@@ -46,12 +50,25 @@ def events_to_frames(events: np.ndarray, sensor_size: tuple[int, int, int], time
         events = events.copy()
         events["x"] //= downscale
         events["y"] //= downscale
-    key = "n_event_bins" if binning == "number" else "n_time_bins"
-    frames = ToFrame(sensor_size=size, **{key: time_steps})(events)
+    if binning == "number":
+        return _frames_by_number(events, size, time_steps)
+    frames = ToFrame(sensor_size=size, n_time_bins=time_steps)(events)
     if frames.shape[0] < time_steps:  # fewer events than frames: tonic returns fewer bins
         pad = np.zeros((time_steps - frames.shape[0], *frames.shape[1:]), dtype=frames.dtype)
         frames = np.concatenate([frames, pad])
     return frames.astype(np.int16, copy=False)
+
+
+def _frames_by_number(events: np.ndarray, size: tuple[int, int, int], time_steps: int) -> np.ndarray:
+    """Frame j counts events [j*(N//T), (j+1)*(N//T)), the last frame up to N (SpikingJelly's split)."""
+    W, H, P = size
+    n = len(events)
+    step = n // time_steps
+    frame = np.minimum(np.arange(n) // step, time_steps - 1) if step else np.full(n, time_steps - 1)
+    p = (events["p"] != 0).astype(np.int64) if P == 2 else np.zeros(n, dtype=np.int64)
+    cell = ((frame * P + p) * H + events["y"].astype(np.int64)) * W + events["x"].astype(np.int64)
+    counts = np.bincount(cell, minlength=time_steps * P * H * W)
+    return counts.reshape(time_steps, P, H, W).astype(np.int16)
 
 
 class FrameDataset(Dataset):
@@ -72,7 +89,7 @@ class FrameDataset(Dataset):
         self.frame_shape = (time_steps, P, H // downscale, W // downscale)
         self.input_shape = self.frame_shape[1:]  # (C, H, W) of one frame, after any downscale
         self.cache_dir = (None if cache_dir is None else
-                          pathlib.Path(cache_dir) / f"T{time_steps}_{binning}_d{downscale}")
+                          pathlib.Path(cache_dir) / f"T{time_steps}_{_CACHE_NAMES[binning]}_d{downscale}")
         self.cache_writes = 0  # how many frame files this object wrote (to see cache hits)
 
     def __len__(self) -> int:

@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from .embedded import EVENTS_FILE, IMAGES_FILE, EmbeddedEvents, embedded_file, load_embedded_images
-from .events import EVENT_LAYOUT, events_how_to_get, events_present, tonic_source
+from .events import DVS_SPLITS, EVENT_LAYOUT, events_how_to_get, events_present, tonic_source
 from .frames import BINNINGS, FrameDataset
 from .registry import DATASETS, DatasetMissing, data_root, get_spec
 from .static import load_static, static_folder, static_how_to_get, static_present
@@ -44,14 +44,17 @@ def _positive_int(name: str, value, allow_none: bool = True) -> None:
 
 def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | None = None,
                  time_steps: int | None = None, download: bool = True, limit: int | None = None,
-                 seed: int = 0, *, binning: str = "number", downscale: int = 1) -> Dataset:
+                 seed: int = 0, *, binning: str = "number", downscale: int = 1,
+                 dvs_split: str = "spikingjelly") -> Dataset:
     """A dataset by name: static items (float32 [C,H,W], int), events items (float32 [T,C,H,W], int).
 
     Static images come normalised and the model repeats them over T (direct encoding);
     `time_steps` then only sets `ds.time_steps`. Event datasets give T frames of event
     counts, split by equal event numbers (`binning="number"`, the PLIF paper's) or equal
     durations (`"time"`), optionally with x and y divided by `downscale`. `limit` keeps that
-    many items chosen by a permutation seeded with `seed`. Missing files raise DatasetMissing.
+    many items chosen by a permutation seeded with `seed`. `dvs_split` picks CIFAR10-DVS's 9:1
+    split ("spikingjelly": first 90 % of each class in file order; "random": seeded; see
+    ``klif_edu.data.events``). Missing files raise DatasetMissing.
     """
     spec = get_spec(name)
     if split not in SPLITS:
@@ -63,6 +66,8 @@ def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | 
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if binning not in BINNINGS:
         raise ValueError(f"binning must be one of {BINNINGS}, got {binning!r}")
+    if dvs_split not in DVS_SPLITS:
+        raise ValueError(f"dvs_split must be one of {DVS_SPLITS}, got {dvs_split!r}")
     if downscale != 1 and spec.kind != "events":
         raise ValueError(f"downscale only applies to event datasets, not {spec.name!r}")
     T = spec.time_steps if time_steps is None else time_steps
@@ -74,7 +79,7 @@ def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | 
         dataset = load_static(spec.name, split, root, download)
     else:
         source = (EmbeddedEvents(split, data_dir) if spec.name == "embedded-events"
-                  else tonic_source(spec.name, split, root, download))
+                  else tonic_source(spec.name, split, root, download, dvs_split))
         dataset = FrameDataset(source, spec, T, root / "cache" / spec.name / split, binning, downscale)
     dataset.time_steps = T
     if limit is not None and limit < len(dataset):
