@@ -26,8 +26,13 @@ class Exercise:
     rtol: float = 1e-2  # hand-computed answers are rounded
     atol: float = 1e-3
     choices: tuple[str, ...] = ()
-    mistakes: tuple[tuple[Callable[[], Any], str], ...] = field(default_factory=tuple)
+    mistakes: tuple[tuple[Callable[..., Any], str], ...] = field(default_factory=tuple)
+    needs_run: bool = False  # the reference (and mistakes) take the student's own run: check(..., run=...)
 
-    def answer(self) -> Any:
-        """The reference answer, computed now by the library."""
+    def answer(self, run: Any = None) -> Any:
+        """The reference answer, computed now by the library (from ``run`` when the exercise needs one)."""
+        if self.needs_run:
+            if run is None:
+                raise ValueError(f"{self.name} is about your own run: pass it, check({self.name!r}, answer, run=...)")
+            return self.reference(run)
         return self.reference()
