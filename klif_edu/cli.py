@@ -116,7 +116,7 @@ def _datasets(args: argparse.Namespace) -> int:
         return _fail("datasets", err)
     from .data import download_size
 
-    header = ("name", "kind", "status", "on disk", "download", "where it is / how to get it")
+    header = ("name", "kind", "status", "size", "download", "where it is / how to get it")
     table = [(r["name"], r.get("kind", ""), "present" if r.get("present") else "missing",
               _size(r.get("size_bytes")), _size(download_size(r["name"])) if download_size(r["name"]) else "-",
               r.get("path", "") if r.get("present") else f"{r.get('path', '')}: `klif-edu fetch {r['name']}`, or "

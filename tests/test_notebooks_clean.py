@@ -110,8 +110,9 @@ def test_exercises_are_registered_and_left_for_the_student(path):
         assert f"Exercise {name}" in headings
 
 
-@pytest.mark.parametrize("path", PATHS, ids=IDS)
+@pytest.mark.parametrize("path", [p for p in PATHS if p.name[:2] <= "04"], ids=[i for i in IDS if i[:2] <= "04"])
 def test_correctness_lives_in_asserts(path):
+    # training notebooks 05-11: their checks are injected by tests/test_training_notebooks.py
     srcs = _code(_load(path))
     assert sum("assert" in s for s in srcs) >= 3, f"{path.name}: put checks in assert cells"
 

@@ -28,6 +28,7 @@ class Exercise:
     choices: tuple[str, ...] = ()
     mistakes: tuple[tuple[Callable[..., Any], str], ...] = field(default_factory=tuple)
     needs_run: bool = False  # the reference (and mistakes) take the student's own run: check(..., run=...)
+    example_run: Callable[[], Any] | None = None  # a small stand-in run, for the tests of a needs_run exercise
 
     def answer(self, run: Any = None) -> Any:
         """The reference answer, computed now by the library (from ``run`` when the exercise needs one)."""

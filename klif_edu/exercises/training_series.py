@@ -97,6 +97,15 @@ def _half_peak_at_k1(run) -> float:
     return float((slope >= 0.5 * neuron.surrogate.peak).double().mean())
 
 
+def _example_run():
+    """A KLIF layer with k = 1.3 and its trace on a fixed random input: a run for the tests."""
+    from ..neurons import KLIF
+
+    torch.manual_seed(0)
+    neuron = KLIF(k_init=1.3)
+    return neuron.trace(torch.randn(8, 4, 50)), neuron
+
+
 def _within_noise(margin: float, spread: float) -> str:
     return "no" if abs(margin) <= spread else "yes"
 
@@ -116,6 +125,7 @@ EXERCISES = [
                           "much from a step; a larger k narrows the window (fewer, larger gradients)."),
         wrong_example=-1.0,
         needs_run=True,
+        example_run=_example_run,
         rtol=0.05,
         atol=0.01,
         mistakes=((_half_peak_at_k1, "That is the fraction for k = 1; use the k this layer learned."),),
