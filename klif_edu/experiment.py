@@ -138,7 +138,8 @@ def compare_neurons(dataset: str, arch: str | None = None, quick: bool | None = 
             again = {"resume": True, "overwrite": False}
         config = plan.config(neuron, data_dir=None if data_dir is None else str(data_dir),
                              verbose=verbose, progress=progress, **again)
-        comparison.results[neuron] = train(config)
+        spec = plan.model_spec()
+        comparison.results[neuron] = train(config, spec=spec if spec != _spec(plan.train_dataset) else None)
     return comparison
 
 

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +197,16 @@ class Plan:
         """True when the embedded stand-in trains instead of the dataset asked for."""
         return self.train_dataset != self.dataset
 
+    def model_spec(self):
+        """The DatasetSpec the network is built from: the trained-on data's, with as many classes as
+        the dataset asked for (a DVS128-Gesture stand-in votes over 11 classes; the 11th gets no samples)."""
+        asked, used = _spec(self.dataset), _spec(self.train_dataset)
+        if not self.stand_in or asked.num_classes <= used.num_classes:
+            return used
+        extra = tuple(f"{name} (no stand-in samples)" for name in asked.class_names[used.num_classes:])
+        return replace(used, num_classes=asked.num_classes, class_names=used.class_names + extra,
+                       description=f"{used.description}; network with {asked.num_classes} classes like {asked.name}")
+
     def config(self, neuron: str, **overrides: Any) -> TrainConfig:
         """The TrainConfig of one neuron's run (full mode resumes; the others replace)."""
         settings = dict(dataset=self.train_dataset, neuron=neuron, arch=self.arch, epochs=self.epochs,
@@ -215,6 +225,10 @@ class Plan:
         line = (f"{self.mode.upper()} MODE ({'; '.join(self.reasons)}): {what}, {data}, "
                 f"{size} training samples, {self.epochs} epoch(s), batch {self.batch_size}, T={self.T}, "
                 f"runs in {self.out}")
+        classes = self.model_spec().num_classes
+        if classes != _spec(self.train_dataset).num_classes:
+            line += (f".\n  The network votes over {classes} classes, like {self.dataset}; the stand-in fills "
+                     f"{_spec(self.train_dataset).num_classes} of them")
         if self.why_budget:
             line += f".\n  Why this budget: {self.why_budget}."
         if self.expect:

@@ -107,7 +107,7 @@ def test_full_mode_says_how_long_and_the_command_before_it_starts(no_quick_env, 
     said = []
     monkeypatch.setattr(experiment, "estimate_full_time",
                         lambda d, dev, epochs=None: said.append("estimate") or "about 3 h per neuron (test)")
-    monkeypatch.setattr(experiment, "train", lambda config: said.append(config.neuron) or config)
+    monkeypatch.setattr(experiment, "train", lambda config, spec=None: said.append(config.neuron) or config)
     compare_neurons("embedded-fashion-mnist", mode="full", out=tmp_path, device="cpu")
     out = capsys.readouterr().out
     assert said == ["estimate", "klif", "lif"]  # the time comes first, then the runs
@@ -116,7 +116,7 @@ def test_full_mode_says_how_long_and_the_command_before_it_starts(no_quick_env, 
 
 def test_a_finished_lesson_run_is_picked_up(no_quick_env, monkeypatch, tmp_path, capsys):
     configs = []
-    monkeypatch.setattr(experiment, "train", lambda config: configs.append(config) or config)
+    monkeypatch.setattr(experiment, "train", lambda config, spec=None: configs.append(config) or config)
     compare_neurons("embedded-fashion-mnist", mode="lesson", out=tmp_path, device="cpu")
     assert all(c.overwrite and not c.resume for c in configs)
     for neuron in ("klif", "lif"):  # as if `klif-edu lesson` had finished both
@@ -210,3 +210,20 @@ def test_one_step_timing_runs_the_full_step(monkeypatch):
     monkeypatch.setattr(experiment, "build_model", spy)
     assert 0 < experiment._time_one_step("embedded-events", torch.device("cpu"), batch=2) < 60
     assert seen == {"arch": "paper", "time_steps": 8}
+
+
+def test_a_dvs_gesture_stand_in_has_11_classes(no_quick_env, monkeypatch, tmp_path):
+    _machine(monkeypatch, gpu=False, present=False)
+    plan = plan_run("dvs-gesture", out=tmp_path)
+    spec = plan.model_spec()
+    assert plan.train_dataset == "embedded-events" and spec.num_classes == 11 == len(spec.class_names)
+    assert "votes over 11 classes" in str(plan)
+    assert plan_run("nmnist", out=tmp_path).model_spec().num_classes == 10  # same count: unchanged
+    seen = []
+    monkeypatch.setattr(experiment, "train", lambda config, spec=None: seen.append(spec) or config)
+    compare_neurons("dvs-gesture", mode="test", out=tmp_path)
+    assert [s.num_classes for s in seen] == [11, 11]
+    from klif_edu.models import build_model
+
+    net = build_model(spec, "klif", "small", time_steps=4)
+    assert [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1].out_features == 110

@@ -129,7 +129,7 @@ print(f"{len(paper_net.k_values())} spiking layers, so {len(paper_net.k_values()
 # trains). This is the one your run uses:
 
 # %%
-run_net = build_model(plan.train_dataset, "klif", arch=plan.arch, time_steps=plan.T)
+run_net = build_model(plan.model_spec(), "klif", arch=plan.arch, time_steps=plan.T)
 print(layer_table(run_net))
 print(f"T = {plan.T} time steps, {sum(p.numel() for p in run_net.parameters()):,} parameters")
 
