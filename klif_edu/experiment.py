@@ -192,6 +192,10 @@ class TimeEstimate:
         return f"{self.dataset} on {self.device}: about {_human(self.seconds)} per neuron ({self.source})"
 
 
+#: Longest a notebook waits to time one full-run step (the CPU step of the 128x128 event networks: ~80 s).
+STEP_BUDGET_S = 15.0
+
+
 def _human(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -224,11 +228,14 @@ def _measured_speed(dataset: str, device_type: str, root: Path) -> tuple[float, 
     return None
 
 
-def _time_one_step(dataset: str, device: torch.device, batch: int | None = None) -> float:
-    """Seconds per training image of the full run's real step on ``device``.
+def _time_one_step(dataset: str, device: torch.device, batch: int | None = None,
+                   max_seconds: float = STEP_BUDGET_S) -> tuple[float, int]:
+    """(seconds per training image, batch timed) of the full run's real step on ``device``.
 
     The paper network at its T, the full mode's batch size, float16 autocast on CUDA (as
     training uses it), forward + backward + an Adam step; a one-image step warms up first.
+    Where that step would take longer than ``max_seconds`` to time (big event networks on a
+    CPU: over a minute), a smaller batch is timed instead and the caller says so.
     """
     spec = _spec(dataset)
     batch = batch or FULL["batch_size"]
@@ -252,8 +259,9 @@ def _time_one_step(dataset: str, device: torch.device, batch: int | None = None)
             torch.cuda.synchronize(device)
         return time.perf_counter() - tic
 
-    step(1)  # warm-up (allocator, kernels) at the cost of one image
-    return step(batch) / batch
+    one = step(1)  # warm-up (allocator, kernels) at the cost of one image
+    timed = batch if one * batch <= max_seconds else max(1, min(batch, int(max_seconds / max(one, 1e-9))))
+    return step(timed) / timed, timed
 
 
 def estimate_full_time(dataset: str, device: str = "cpu", epochs: int | None = None, measure: bool = True,
@@ -283,8 +291,10 @@ def estimate_full_time(dataset: str, device: str = "cpu", epochs: int | None = N
         return TimeEstimate(spec.name, kind, None,
                             f"{why}; a first epoch on that device writes its speed into metrics.json")
     t = PAPER_TIME_STEPS.get(spec.name, spec.time_steps)
-    per_image = _time_one_step(spec.name, torch.device(device))
+    per_image, timed = _time_one_step(spec.name, torch.device(device))
     amp = ", float16 autocast" if kind == "cuda" else ""
+    size = (f"batch {FULL['batch_size']}" if timed == FULL["batch_size"] else
+            f"batch {timed}, per image, as a full batch of {FULL['batch_size']} takes too long to time here")
     return TimeEstimate(spec.name, kind, work * per_image,
-                        f"estimated: one training step (batch {FULL['batch_size']}, T={t}{amp}) timed on this "
+                        f"estimated: one training step ({size}, T={t}{amp}) timed on this "
                         f"machine just now, x {epochs} epochs of {DATASET_SIZES[spec.name][0]:,} images")

@@ -190,7 +190,7 @@ def test_time_estimate_without_device_or_measurement(tmp_path):
 
 def test_time_estimate_timed_now_scales_with_epochs(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(experiment, "_time_one_step", lambda d, dev, batch=None: calls.append(d) or 0.01)
+    monkeypatch.setattr(experiment, "_time_one_step", lambda d, dev, batch=None: calls.append(d) or (0.01, FULL["batch_size"]))
     one = estimate_full_time("nmnist", "cpu", epochs=1, root=tmp_path)
     ten = estimate_full_time("nmnist", "cpu", epochs=10, root=tmp_path)
     assert calls == ["nmnist", "nmnist"] and one.source.startswith("estimated")
@@ -208,8 +208,11 @@ def test_one_step_timing_runs_the_full_step(monkeypatch):
         return real(spec, neuron, arch, time_steps=time_steps)
 
     monkeypatch.setattr(experiment, "build_model", spy)
-    assert 0 < experiment._time_one_step("embedded-events", torch.device("cpu"), batch=2) < 60
+    per_image, timed = experiment._time_one_step("embedded-events", torch.device("cpu"), batch=2)
+    assert 0 < per_image < 60 and timed == 2
     assert seen == {"arch": "paper", "time_steps": 8}
+    # a step too slow to time at the full batch is timed at a smaller one (and the estimate says so)
+    assert experiment._time_one_step("embedded-events", torch.device("cpu"), batch=16, max_seconds=1e-6)[1] == 1
 
 
 def test_a_dvs_gesture_stand_in_has_11_classes(no_quick_env, monkeypatch, tmp_path):
@@ -227,3 +230,10 @@ def test_a_dvs_gesture_stand_in_has_11_classes(no_quick_env, monkeypatch, tmp_pa
 
     net = build_model(spec, "klif", "small", time_steps=4)
     assert [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1].out_features == 110
+
+
+def test_time_estimate_says_when_a_smaller_batch_was_timed(tmp_path, monkeypatch):
+    monkeypatch.setattr(experiment, "_time_one_step", lambda d, dev, batch=None: (0.5, 4))
+    est = estimate_full_time("dvs-gesture", "cpu", epochs=1, root=tmp_path)
+    assert "batch 4, per image" in est.source and f"full batch of {FULL['batch_size']}" in est.source
+    assert est.seconds == pytest.approx(0.5 * (1_077 + 264 / 3))
