@@ -2,6 +2,7 @@
 
     python benchmarks/lesson_notebooks.py nbclient 05_mnist 07_cifar10 ...   # headless kernel runs
     python benchmarks/lesson_notebooks.py lab 06_fashion_mnist               # real JupyterLab + Chromium
+    python benchmarks/lesson_notebooks.py test 05_mnist ...                  # test mode (KLIF_EDU_QUICK=1)
 
 Each run starts from an empty runs folder (so nothing is picked up), prints the notebook's wall
 time, the machine load before and after (the machine may be shared: say so with the numbers), the
@@ -43,20 +44,23 @@ def _summary(runs: Path) -> dict:
     return out
 
 
-def _env(runs: Path) -> None:
-    os.environ.pop("KLIF_EDU_QUICK", None)  # lesson mode: the default
+def _env(runs: Path, test: bool = False) -> None:
+    if test:
+        os.environ["KLIF_EDU_QUICK"] = "1"
+    else:
+        os.environ.pop("KLIF_EDU_QUICK", None)  # lesson mode: the default
     os.environ["KLIF_EDU_RUNS"] = str(runs)
     os.environ["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
 
 
-def run_nbclient(name: str) -> dict:
-    """Execute notebooks/NAME.ipynb top to bottom in lesson mode; its time and results."""
+def run_nbclient(name: str, test: bool = False) -> dict:
+    """Execute notebooks/NAME.ipynb top to bottom in lesson (or test) mode; its time and results."""
     import nbformat
     from nbclient import NotebookClient
 
-    runs = OUT / f"runs-{name}"
+    runs = OUT / f"runs-{'test-' if test else ''}{name}"
     shutil.rmtree(runs, ignore_errors=True)
-    _env(runs)
+    _env(runs, test)
     nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
     load_before, tic = _load(), time.perf_counter()
     NotebookClient(nb, timeout=1200, kernel_name="python3",
@@ -65,7 +69,7 @@ def run_nbclient(name: str) -> dict:
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     mode = next((ln for ln in text.splitlines() if " MODE (" in ln), "")
     nbformat.write(nb, OUT / f"{name}.executed.ipynb")
-    return {"notebook": name, "how": "nbclient", "seconds": round(seconds, 1), "load_before": load_before,
+    return {"notebook": name, "how": "nbclient, test mode" if test else "nbclient", "seconds": round(seconds, 1), "load_before": load_before,
             "load_after": _load(), "mode_line": mode, "runs": _summary(runs)}
 
 
@@ -138,7 +142,7 @@ def main(argv: list[str]) -> int:
     record = OUT / "lesson_times.json"
     results = json.loads(record.read_text()) if record.exists() else []
     for name in names:
-        result = (run_lab if how == "lab" else run_nbclient)(name)
+        result = run_lab(name) if how == "lab" else run_nbclient(name, test=how == "test")
         results.append(result)
         record.write_text(json.dumps(results, indent=1))
         print(json.dumps(result, indent=1), flush=True)
