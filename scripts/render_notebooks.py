@@ -128,7 +128,10 @@ def main(argv: list[str]) -> int:
             if not path.is_file() or path.read_text(encoding="utf-8") != text:
                 stale.append(path.name)
         else:
-            path.write_text(text, encoding="utf-8")
+            from klif_edu.files import atomic_open
+
+            with atomic_open(path, "w") as f:
+                f.write(text)
             print(f"wrote {path.relative_to(ROOT)}")
     if stale:
         print(f"out of date: {', '.join(stale)}; run `python scripts/render_notebooks.py`", file=sys.stderr)
