@@ -1,9 +1,12 @@
-"""The `klif-edu` command: demo, train, datasets, study.
+"""The `klif-edu` command: demo, train, datasets, fetch, lesson, study, doctor.
 
     klif-edu demo                                  # offline KLIF vs LIF, figures in runs/demo
     klif-edu train --dataset fashion-mnist --neuron klif --epochs 1
-    klif-edu datasets                              # what is on disk, what to download
+    klif-edu datasets                              # what is on disk, download sizes, what to download
+    klif-edu fetch all --data-dir /shared/klif-data   # a teacher, before class
+    klif-edu lesson fashion-mnist                  # a notebook's lesson runs, ahead of class
     klif-edu study --dataset fashion-mnist --seeds 5 --limit-train 5000   # paired multi-seed comparison
+    klif-edu doctor                                # one-minute self-check of the install and device
 
 Bad arguments, a missing dataset, an unusable device or checkpoint print one short message
 to stderr and exit with code 2 (a diverged run: 1; Ctrl-C: 130), never a traceback.
@@ -58,9 +61,10 @@ def _budget_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (sub-commands demo, train, datasets, study)."""
+    """The argument parser (sub-commands demo, train, datasets, fetch, lesson, study, doctor)."""
     parser = argparse.ArgumentParser(prog="klif-edu", description="KLIF spiking neurons for teaching.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,train,datasets,study,doctor}")
+    sub = parser.add_subparsers(dest="command", required=True,
+                                metavar="{demo,train,datasets,fetch,lesson,study,doctor}")
 
     demo = sub.add_parser("demo", help="offline KLIF vs LIF demo; writes figures and a summary under runs/demo")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
@@ -99,6 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     ds = sub.add_parser("datasets", help="list the datasets: present or missing, size, how to get them")
     ds.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+
+    fe = sub.add_parser("fetch", help="download datasets with progress, checksums and resume (NAME or all)")
+    fe.add_argument("name", help="a dataset name (see `klif-edu datasets`) or all")
+    fe.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+
+    le = sub.add_parser("lesson", help="run a training notebook's KLIF and LIF runs ahead of class "
+                        "(the notebook then picks them up)")
+    le.add_argument("name", help="dataset of the notebook, e.g. fashion-mnist")
+    le.add_argument("--mode", default="lesson", choices=("lesson", "full", "test"))
+    le.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    le.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     return parser
 
 
@@ -124,13 +139,56 @@ def _datasets(args: argparse.Namespace) -> int:
         rows = dataset_status(args.data_dir)
     except (TypeError, ValueError) as err:
         return _fail("datasets", err)
-    header = ("name", "kind", "status", "size", "where it is / how to get it")
+    from .data import download_size
+
+    header = ("name", "kind", "status", "size", "download", "where it is / how to get it")
     table = [(r["name"], r.get("kind", ""), "present" if r.get("present") else "missing",
-              _size(r.get("size_bytes")), r.get("path", "") if r.get("present") else r.get("how_to_get", ""))
+              _size(r.get("size_bytes")), _size(download_size(r["name"])) if download_size(r["name"]) else "-",
+              r.get("path", "") if r.get("present") else f"{r.get('path', '')}: `klif-edu fetch {r['name']}`, or "
+              + r.get("how_to_get", ""))
              for r in rows]
-    widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(4)]
+    widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(5)]
     for row in [header, *table]:
-        print("  ".join(str(cell).ljust(w) for cell, w in zip(row[:4], widths)) + "  " + str(row[4]))
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row[:5], widths)) + "  " + str(row[5]))
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from .data import DATASETS, DatasetMissing, fetch
+
+    names = [n for n in DATASETS if not n.startswith("embedded-")] if args.name == "all" else [args.name]
+    if any(n not in DATASETS for n in names):
+        return _fail("fetch", f"unknown dataset {args.name!r}; choose one of: all, {', '.join(DATASETS)}")
+    failed = []
+    for name in names:
+        try:
+            root = fetch(name, args.data_dir)
+            print(f"{name}: ready under {root}")
+        except DatasetMissing as err:
+            print(f"klif-edu fetch: {err}", file=sys.stderr)
+            failed.append(name)
+        except KeyboardInterrupt:
+            return _fail("fetch", "interrupted; run the same command again to continue", EXIT_INTERRUPTED)
+    if failed:
+        return _fail("fetch", f"not fetched: {', '.join(failed)}")
+    return 0
+
+
+def _lesson(args: argparse.Namespace) -> int:
+    from .data import DATASETS, DatasetMissing
+    from .experiment import compare_neurons
+
+    if args.name not in DATASETS:
+        return _fail("lesson", f"unknown dataset {args.name!r}; choose one of: {', '.join(DATASETS)}")
+    try:
+        cmp = compare_neurons(args.name, mode=args.mode, device=args.device, data_dir=args.data_dir)
+    except DatasetMissing as err:
+        return _fail("lesson", err)
+    except KeyboardInterrupt:
+        return _fail("lesson", "interrupted", EXIT_INTERRUPTED)
+    for neuron, result in cmp.results.items():
+        m = result.metrics
+        print(f"{neuron}: test accuracy {m['test_accuracy']:.4f}, {m['wall_time_s']:.0f} s, in {result.out}")
     return 0
 
 
@@ -245,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         return _study(args)
     if args.command == "doctor":
         return _doctor(args)
+    if args.command == "fetch":
+        return _fetch(args)
+    if args.command == "lesson":
+        return _lesson(args)
     return _demo(args)
 
 

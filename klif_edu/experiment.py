@@ -1,24 +1,13 @@
 """KLIF next to LIF on one dataset: the one call a training notebook makes.
 
-    cmp = compare_neurons("mnist")      # decides full or quick mode and says which and why
+    cmp = compare_neurons("mnist")      # decides the mode (klif_edu.modes) and says which and why
     cmp.results["klif"].history          # TrainResult of each neuron (klif_edu.training)
-    full_run_command("mnist", "klif")    # the exact `klif-edu train ...` line for a GPU run
+    full_run_command("mnist", "klif")    # the exact `klif-edu train ...` line of a full run
     estimate_full_time("mnist", "cpu")   # how long the full run takes, and where that number comes from
 
-Full mode: the paper's network (``arch="paper"``) on the whole dataset for ``FULL["epochs"]``
-epochs. It needs the dataset on disk and, in practice, a GPU. Quick mode: the same training
-code on a few hundred images for a couple of epochs, so that a notebook runs in well under a
-minute on a laptop CPU. Quick mode is chosen (and a printed line says why) when
-
-* ``KLIF_EDU_QUICK=1`` (the test suite sets it), or
-* the dataset is not on disk (then the embedded dataset of the same kind stands in:
-  ``embedded-fashion-mnist`` for images, ``embedded-events`` for event streams), or
-* there is no GPU (the full run would take hours to days on a CPU; ``quick=False`` insists).
-
-Quick mode uses the ``small`` classroom network: the paper's network processes only about
-2-10 images per second on a 2-core CPU (measured while writing this module), too slow for
-a minute. Runs are written under ``runs_root()/<dataset>-<mode>/<neuron>``; an
-``experiment.json`` beside them records what was asked for and what ran.
+The mode (test, lesson or full) and its budget are decided by ``klif_edu.modes.plan_run``.
+Runs are written under ``runs_root()/<dataset>-<mode>/<neuron>``; an ``experiment.json``
+beside them records what was asked for and what trained (notebook 11 reads it).
 """
 from __future__ import annotations
 
@@ -31,15 +20,16 @@ from typing import Any
 
 import torch
 
-from .device import explain_device
-from .environment import QUICK_ENV, source_root
-from .environment import is_quick as is_quick_env
+from .device import autocast, explain_device
+from .files import atomic_open
 from .models import PAPER_TIME_STEPS, build_model
-from .training import TrainConfig, TrainResult, train
+from .modes import DATASET_SIZES, FULL, QUICK, TEST, Plan, _spec, dataset_present, decide_mode, is_quick_env, plan_run, runs_root
+from .training import TrainResult, train
 
 __all__ = [
     "FULL",
     "QUICK",
+    "TEST",
     "DATASET_SIZES",
     "Plan",
     "Comparison",
@@ -52,144 +42,46 @@ __all__ = [
     "full_run_command",
     "estimate_full_time",
     "explain_device",
+    "ensure_dataset",
 ]
 
-RUNS_ENV = "KLIF_EDU_RUNS"
-#: Full runs: PLIF's batch size and learning rate (its README); 64 epochs is our choice, one
-#: period of PLIF's cosine schedule (T_max = 64). PLIF itself trained for up to 1024 epochs.
-FULL: dict[str, Any] = {"arch": "paper", "epochs": 64, "batch_size": 16, "lr": 1e-3}
-#: Quick runs: same code path, a hundred images, small network (ours); event data at T=4 frames.
-QUICK: dict[str, Any] = {"arch": "small", "epochs": 2, "batch_size": 16, "lr": 2e-3,
-                         "limit_train": 96, "limit_test": 48}
-QUICK_EVENT_FRAMES = 4
-#: Training / test samples per dataset (from each dataset's description in klif_edu.data).
-DATASET_SIZES: dict[str, tuple[int, int]] = {
-    "mnist": (60_000, 10_000), "fashion-mnist": (60_000, 10_000), "cifar10": (50_000, 10_000),
-    "nmnist": (60_000, 10_000), "cifar10-dvs": (9_000, 1_000), "dvs-gesture": (1_077, 264),
-    "embedded-fashion-mnist": (2_000, 500), "embedded-events": (2_000, 500),
-}
-_STAND_IN = {"static": "embedded-fashion-mnist", "events": "embedded-events"}
+def ensure_dataset(dataset: str, download_large: bool = False, data_dir: str | os.PathLike | None = None,
+                   mode: str | None = None) -> bool:
+    """Fetch a missing dataset for a notebook; return whether it is on disk now.
 
-
-def runs_root() -> Path:
-    """Where runs go: $KLIF_EDU_RUNS, else <repository>/runs in a source checkout, else ./runs.
-
-    Notebooks run in notebooks/ and the CLI usually in the repository root; one shared
-    folder lets notebook 10 find the runs of both.
+    Small sets download on their own; the large event sets only with ``download_large=True``.
+    Test mode never downloads. What happened, and what to do, is printed either way.
     """
-    env = os.environ.get(RUNS_ENV, "").strip()
-    if env:
-        return Path(env).expanduser()
-    root = source_root()
-    return root / "runs" if root is not None else Path("runs")
+    from .data import DatasetMissing, fetch
+    from .data.fetch import LARGE, download_size
 
-
-def _spec(dataset: str):
-    from .data import get_spec
-
-    return get_spec(dataset)
-
-
-def dataset_present(dataset: str, data_dir: str | os.PathLike | None = None) -> bool:
-    """Whether both splits of ``dataset`` are on disk (embedded sets always are)."""
-    from .data import dataset_status
-
-    name = _spec(dataset).name
-    return any(row["name"] == name and row["present"] for row in dataset_status(data_dir))
-
-
-@dataclass
-class Plan:
-    """What ``compare_neurons`` will run, and why (``str(plan)`` is the line a notebook prints)."""
-
-    dataset: str  # asked for
-    train_dataset: str  # trained on (the embedded stand-in when the dataset is missing)
-    mode: str  # "full" or "quick"
-    reasons: list[str]
-    arch: str
-    epochs: int
-    batch_size: int
-    lr: float
-    limit_train: int | None
-    limit_test: int | None
-    time_steps: int | None
-    device: str
-    out: Path
-    seed: int = 0
-
-    @property
-    def quick(self) -> bool:
-        return self.mode == "quick"
-
-    def config(self, neuron: str, **overrides: Any) -> TrainConfig:
-        """The TrainConfig of one neuron's run."""
-        settings = dict(dataset=self.train_dataset, neuron=neuron, arch=self.arch, epochs=self.epochs,
-                        batch_size=self.batch_size, lr=self.lr, limit_train=self.limit_train,
-                        limit_test=self.limit_test, time_steps=self.time_steps, device=self.device,
-                        out=str(self.out / neuron), seed=self.seed, log_every=5 if self.quick else 50,
-                        overwrite=self.quick, resume=not self.quick)
-        settings.update(overrides)
-        return TrainConfig(**settings)
-
-    def __str__(self) -> str:
-        what = "the paper's network" if self.arch == "paper" else "the small classroom network (not the paper's)"
-        data = self.train_dataset if self.train_dataset == self.dataset else \
-            f"{self.train_dataset} standing in for {self.dataset}"
-        size = "all" if self.limit_train is None else f"{self.limit_train}"
-        line = (f"{self.mode.upper()} MODE ({'; '.join(self.reasons)}): {what}, {data}, "
-                f"{size} training images, {self.epochs} epoch(s)"
-                + (f", T={self.time_steps} frames" if self.time_steps else "") + f", runs in {self.out}")
-        if self.quick:
-            line += ". Quick runs show the method; their accuracies say nothing about the paper."
-        return line
-
-
-def plan_run(dataset: str, arch: str | None = None, quick: bool | None = None, out: str | os.PathLike | None = None,
-             epochs: int | None = None, device: str = "auto", data_dir: str | os.PathLike | None = None,
-             seed: int = 0) -> Plan:
-    """Decide full or quick mode for ``dataset`` (see the module docstring) without running anything.
-
-    ``quick=None`` decides by itself; ``quick=True``/``False`` insists (full mode still needs
-    the data: a missing dataset raises ``DatasetMissing`` then). ``arch`` defaults to the
-    mode's (paper for full, small for quick).
-    """
     spec = _spec(dataset)
-    present = dataset_present(spec.name, data_dir)
-    dev, why_dev = explain_device(device)
-    auto: list[str] = []  # why quick mode would be chosen
-    if is_quick_env():
-        auto.append(f"{QUICK_ENV}=1")
-    if not present:
-        auto.append(f"{spec.name} is not on disk")
-    if dev.type == "cpu":
-        auto.append(f"no GPU ({why_dev}): the full run would take too long here")
-    if quick is None:
-        quick = bool(auto)
-        reasons = auto if quick else [f"GPU found ({why_dev}) and {spec.name} on disk"]
-    elif quick:
-        reasons = auto or ["quick=True was asked for"]
-    else:
-        reasons = ["quick=False was asked for"]
-    if not quick and not present:
-        from .data import DatasetMissing, dataset_status
+    if dataset_present(spec.name, data_dir):
+        print(f"{spec.name}: on disk under {data_root_for(data_dir)}")
+        return True
+    if decide_mode(mode)[0] == "test":
+        print(f"{spec.name} is not on disk; test mode downloads nothing, so the embedded stand-in trains.")
+        return False
+    size = f"{download_size(spec.name) / 1e6:,.0f} MB"
+    if spec.name in LARGE and not download_large:
+        print(f"{spec.name} is not on disk: it is a large download (about {size}). To fetch it, set "
+              f"DOWNLOAD_LARGE = True in this cell and run it again (or point KLIF_EDU_DATA at a shared copy). "
+              "Until then the embedded stand-in trains.")
+        return False
+    print(f"{spec.name} is not on disk: downloading it (about {size}) ...")
+    try:
+        fetch(spec.name, data_dir)
+    except DatasetMissing as err:
+        print(f"Could not fetch {spec.name}: {err}\nThe embedded stand-in trains instead.")
+        return False
+    return True
 
-        how = next(r["how_to_get"] for r in dataset_status(data_dir) if r["name"] == spec.name)
-        raise DatasetMissing(f"full mode needs {spec.name} on disk: {how}")
-    train_dataset = spec.name if present else _STAND_IN[spec.kind]
-    settings = dict(QUICK if quick else FULL)
-    if arch is not None:
-        settings["arch"] = arch
-    if epochs is not None:
-        settings["epochs"] = epochs
-    mode = "quick" if quick else "full"
-    time_steps = None  # the network's own: PLIF's T for paper, 4 (images) or the data's T (events) for small
-    if quick and spec.kind == "events" and arch is None:
-        time_steps = QUICK_EVENT_FRAMES
-    out = Path(out) if out is not None else runs_root() / f"{spec.name}-{mode}"
-    return Plan(dataset=spec.name, train_dataset=train_dataset, mode=mode, reasons=reasons, arch=settings["arch"],
-                epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"],
-                limit_train=settings.get("limit_train"), limit_test=settings.get("limit_test"),
-                time_steps=time_steps, device=device, out=out, seed=seed)
+
+def data_root_for(data_dir: str | os.PathLike | None = None) -> Path:
+    """The data folder in use (``klif_edu.data.data_root``)."""
+    from .data import data_root
+
+    return data_root(data_dir)
 
 
 @dataclass
@@ -213,24 +105,59 @@ def compare_neurons(dataset: str, arch: str | None = None, quick: bool | None = 
                     out: str | os.PathLike | None = None, epochs: int | None = None,
                     neurons: tuple[str, ...] = ("klif", "lif"), device: str = "auto",
                     data_dir: str | os.PathLike | None = None, seed: int = 0, verbose: bool = True,
-                    progress: bool | None = None) -> Comparison:
+                    progress: bool | None = None, mode: str | None = None) -> Comparison:
     """Train each of ``neurons`` on ``dataset`` with the same seed, data and settings.
 
-    Prints the mode line first (``str(plan)``). Full mode resumes a run found in the output
-    folder (a finished one is not trained again); quick mode replaces it.
+    Prints the mode line (``str(plan)``) and, for stand-in data, its banner. Full mode first
+    prints how long it will take and the equivalent ``klif-edu train`` commands, then resumes a
+    run found in the output folder (a finished one is not trained again); the other modes replace it.
     """
     plan = plan_run(dataset, arch=arch, quick=quick, out=out, epochs=epochs, device=device,
-                    data_dir=data_dir, seed=seed)
+                    data_dir=data_dir, seed=seed, mode=mode)
     print(plan)
+    if plan.stand_in:
+        print(plan.banner())
+    if plan.mode == "full":
+        kind = explain_device(device)[0].type
+        print(f"Full run, per neuron: {estimate_full_time(plan.dataset, kind, epochs=plan.epochs)}")
+        print("The same runs from a terminal (a finished or interrupted run is picked up, not retrained):")
+        for neuron in neurons:
+            print("  " + full_run_command(plan.dataset, neuron, epochs=plan.epochs, out=plan.out / neuron,
+                                          device=kind))
+    done = {neuron: _finished_lesson(plan, neuron) for neuron in neurons}
     plan.out.mkdir(parents=True, exist_ok=True)
     record = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(plan).items()}
-    (plan.out / "experiment.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    with atomic_open(plan.out / "experiment.json", "w") as f:
+        f.write(json.dumps(record, indent=1))
     comparison = Comparison(plan)
     for neuron in neurons:
+        again = {}
+        if done[neuron]:
+            print(f"{neuron}: a finished lesson run with these settings is in {plan.out / neuron}; using it "
+                  "(delete that folder to train again)")
+            again = {"resume": True, "overwrite": False}
         config = plan.config(neuron, data_dir=None if data_dir is None else str(data_dir),
-                             verbose=verbose, progress=progress)
-        comparison.results[neuron] = train(config)
+                             verbose=verbose, progress=progress, **again)
+        spec = plan.model_spec()
+        comparison.results[neuron] = train(config, spec=spec if spec != _spec(plan.train_dataset) else None)
     return comparison
+
+
+#: Plan fields that must match for a lesson run on disk to stand for a new one.
+_SAME_RUN = ("train_dataset", "mode", "arch", "epochs", "batch_size", "lr", "limit_train", "limit_test",
+             "time_steps", "seed")
+
+
+def _finished_lesson(plan: Plan, neuron: str) -> bool:
+    """True when ``plan.out/neuron`` holds a finished lesson run of exactly this plan (e.g. `klif-edu lesson`)."""
+    record, metrics = plan.out / "experiment.json", plan.out / neuron / "metrics.json"
+    if plan.mode != "lesson" or not (record.is_file() and metrics.is_file()):
+        return False
+    try:
+        old = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return all(old.get(key) == getattr(plan, key) for key in _SAME_RUN)
 
 
 def full_run_command(dataset: str, neuron: str, epochs: int | None = None, out: str | os.PathLike | None = None,
@@ -265,6 +192,10 @@ class TimeEstimate:
         return f"{self.dataset} on {self.device}: about {_human(self.seconds)} per neuron ({self.source})"
 
 
+#: Longest a notebook waits to time one full-run step (the CPU step of the 128x128 event networks: ~80 s).
+STEP_BUDGET_S = 15.0
+
+
 def _human(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -297,21 +228,40 @@ def _measured_speed(dataset: str, device_type: str, root: Path) -> tuple[float, 
     return None
 
 
-def _time_one_step(dataset: str, device: torch.device, batch: int = 2) -> float:
-    """Seconds per image for forward+backward of the paper network at T = 1 on ``device``."""
+def _time_one_step(dataset: str, device: torch.device, batch: int | None = None,
+                   max_seconds: float = STEP_BUDGET_S) -> tuple[float, int]:
+    """(seconds per training image, batch timed) of the full run's real step on ``device``.
+
+    The paper network at its T, the full mode's batch size, float16 autocast on CUDA (as
+    training uses it), forward + backward + an Adam step; a one-image step warms up first.
+    Where that step would take longer than ``max_seconds`` to time (big event networks on a
+    CPU: over a minute), a smaller batch is timed instead and the caller says so.
+    """
     spec = _spec(dataset)
+    batch = batch or FULL["batch_size"]
+    t = PAPER_TIME_STEPS.get(spec.name, spec.time_steps)
     torch.manual_seed(0)
-    model = build_model(spec, "klif", "paper", time_steps=1).to(device)
-    shape = (batch, *spec.input_shape) if spec.kind == "static" else (batch, 1, *spec.input_shape)
-    x = torch.rand(shape, device=device)
-    times = []
-    for _ in range(2):  # the first call warms up
+    model = build_model(spec, "klif", "paper", time_steps=t).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=FULL["lr"])
+    shape = (spec.input_shape if spec.kind == "static" else (t, *spec.input_shape))
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+
+    def step(n: int) -> float:
+        x = torch.rand((n, *shape), device=device)
         tic = time.perf_counter()
-        model(x).sum().backward()
+        opt.zero_grad(set_to_none=True)
+        with autocast(device):
+            loss = model(x).float().square().mean()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - tic)
-    return times[-1] / batch
+        return time.perf_counter() - tic
+
+    one = step(1)  # warm-up (allocator, kernels) at the cost of one image
+    timed = batch if one * batch <= max_seconds else max(1, min(batch, int(max_seconds / max(one, 1e-9))))
+    return step(timed) / timed, timed
 
 
 def estimate_full_time(dataset: str, device: str = "cpu", epochs: int | None = None, measure: bool = True,
@@ -320,8 +270,9 @@ def estimate_full_time(dataset: str, device: str = "cpu", epochs: int | None = N
 
     In order: the speed of a finished full run found under ``root`` (default ``runs_root()``)
     on that kind of device, labelled "measured"; else, when ``device`` exists here and
-    ``measure`` is true, one forward+backward pass timed now at T = 1 and scaled by T
-    (labelled as an estimate); else no number, and the reason.
+    ``measure`` is true, one real training step timed now (paper network, its T, the full
+    batch size, autocast on CUDA) and scaled to the run (labelled as an estimate); else no
+    number, and the reason.
     """
     spec = _spec(dataset)
     if spec.name not in DATASET_SIZES:
@@ -340,7 +291,10 @@ def estimate_full_time(dataset: str, device: str = "cpu", epochs: int | None = N
         return TimeEstimate(spec.name, kind, None,
                             f"{why}; a first epoch on that device writes its speed into metrics.json")
     t = PAPER_TIME_STEPS.get(spec.name, spec.time_steps)
-    per_image = _time_one_step(spec.name, torch.device(device)) * t
+    per_image, timed = _time_one_step(spec.name, torch.device(device))
+    amp = ", float16 autocast" if kind == "cuda" else ""
+    size = (f"batch {FULL['batch_size']}" if timed == FULL["batch_size"] else
+            f"batch {timed}, per image, as a full batch of {FULL['batch_size']} takes too long to time here")
     return TimeEstimate(spec.name, kind, work * per_image,
-                        f"estimated: one T=1 training step timed on this machine just now, x T={t}, "
-                        f"x {epochs} epochs of {DATASET_SIZES[spec.name][0]} images")
+                        f"estimated: one training step ({size}, T={t}{amp}) timed on this "
+                        f"machine just now, x {epochs} epochs of {DATASET_SIZES[spec.name][0]:,} images")

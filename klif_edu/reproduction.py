@@ -58,7 +58,7 @@ def collect_runs(roots: Iterable[str | os.PathLike] | str | os.PathLike = ("runs
 
     A row has the run's ``dataset`` (what it trained on), ``asked_for`` (the dataset a notebook
     asked for, from an ``experiment.json`` in the parent folder, else the dataset), ``mode``
-    ("full", "quick" or "" when unknown), ``neuron``, ``arch``, ``epochs``, ``time_steps``,
+    ("full", "lesson", "test"; "quick" in older runs; "" when unknown), ``neuron``, ``arch``, ``epochs``, ``time_steps``,
     ``train_size``, ``test_accuracy`` (%, or None), ``device``, ``k`` and ``path``.
     Unreadable files are skipped.
     """
@@ -111,6 +111,13 @@ class Table(str):
         return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{notes}"
 
 
+def _trained_on(r: dict[str, Any]) -> str:
+    """The dataset a run trained on, marked when it is a stand-in for the one asked for."""
+    if r["dataset"] == r["asked_for"]:
+        return r["dataset"]
+    return f"STAND-IN {r['dataset']}"
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} %"
 
@@ -130,12 +137,15 @@ def results_table(rows: list[dict[str, Any]]) -> Table:
     for r in rows:
         ref = PLIF_LIF_REFERENCE.get(r["asked_for"])
         folder = Path(r["path"]).parent
-        body.append([r["asked_for"], r["dataset"], r["mode"] or "?", r["neuron"].upper(), r["arch"],
+        body.append([r["asked_for"], _trained_on(r), r["mode"] or "?", r["neuron"].upper(), r["arch"],
                      str(r["epochs"]), str(r["train_size"]), _pct(r["test_accuracy"]),
                      KLIF_SHORT if r["asked_for"] in PLIF_LIF_REFERENCE else "-",
                      _pct(ref) if ref is not None else "-", f"{folder.parent.name}/{folder.name}"])
     notes = [f"(1) KLIF paper: {KLIF_PAPER_NOTE}.",
              f"(2) {PLIF_SOURCE}; a reference for LIF on the same dataset, not KLIF's experiments."]
+    if any(r["dataset"] != r["asked_for"] for r in rows):
+        notes.append("STAND-IN: the dataset asked for was not on disk, so an embedded stand-in trained; "
+                     "such a run says nothing about the dataset asked for.")
     return Table(header, body, notes)
 
 
@@ -148,7 +158,7 @@ def _key(r: dict[str, Any]) -> tuple:
 def margins(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """KLIF minus LIF test accuracy (percentage points) for every KLIF/LIF pair trained alike.
 
-    A pair: same folder of runs (e.g. ``runs/mnist-quick/{klif,lif}``), dataset, mode, network,
+    A pair: same folder of runs (e.g. ``runs/mnist-lesson/{klif,lif}``), dataset, mode, network,
     epochs, T, training size and seed.
     """
     groups: dict[tuple, dict[str, dict[str, Any]]] = {}
@@ -160,6 +170,7 @@ def margins(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if "klif" in pair and "lif" in pair:
             klif, lif = pair["klif"], pair["lif"]
             out.append({"asked_for": klif["asked_for"], "dataset": klif["dataset"], "mode": klif["mode"],
+                        "stand_in": klif["dataset"] != klif["asked_for"],
                         "arch": klif["arch"], "epochs": klif["epochs"], "klif": klif["test_accuracy"],
                         "lif": lif["test_accuracy"], "margin": klif["test_accuracy"] - lif["test_accuracy"],
                         "folder": key[-1]})
@@ -168,18 +179,27 @@ def margins(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def margins_table(pairs: list[dict[str, Any]]) -> Table:
     """The pairs of ``margins`` as a table."""
-    header = ["dataset (asked for)", "mode", "network", "epochs", "KLIF", "LIF", "KLIF - LIF (points)"]
-    body = [[p["asked_for"], p["mode"] or "?", p["arch"], str(p["epochs"]), _pct(p["klif"]), _pct(p["lif"]),
+    header = ["dataset (asked for)", "trained on", "mode", "network", "epochs", "KLIF", "LIF", "KLIF - LIF (points)"]
+    body = [[p["asked_for"], _trained_on(p), p["mode"] or "?", p["arch"], str(p["epochs"]), _pct(p["klif"]), _pct(p["lif"]),
              f"{p['margin']:+.2f}"] for p in pairs]
     return Table(header, body)
 
 
 def plot_margins(pairs: list[dict[str, Any]], ax: Axes | None = None) -> Axes:
-    """One bar per KLIF/LIF pair: KLIF minus LIF test accuracy in percentage points."""
+    """One bar per KLIF/LIF pair trained on its own dataset: KLIF minus LIF in percentage points.
+
+    Stand-in pairs (trained on embedded data instead of the dataset asked for) are never drawn
+    as that dataset's result: they are left out, and the title says how many.
+    """
+    real = [p for p in pairs if not p.get("stand_in", p["dataset"] != p["asked_for"])]
+    left_out = len(pairs) - len(real)
+    pairs = real
     if ax is None:
         _, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(pairs) + 2), 3.4), layout="constrained")
     if not pairs:
-        ax.text(0.5, 0.5, "no KLIF/LIF pair found", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, "no KLIF/LIF pair trained on its own dataset yet"
+                + (f"\n({left_out} stand-in pair(s) left out: see the table)" if left_out else ""),
+                ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     labels = [f"{p['asked_for']}\n({p['mode'] or '?'}, {p['arch']})" for p in pairs]
@@ -189,6 +209,7 @@ def plot_margins(pairs: list[dict[str, Any]], ax: Axes | None = None) -> Axes:
     ax.bar_label(bars, fmt="%+.1f", fontsize="small", padding=2)
     ax.axhline(0.0, color="0.3", lw=1)
     ax.set_xticks(range(len(pairs)), labels, fontsize="small")
-    ax.set(ylabel="KLIF - LIF (accuracy points)", title="KLIF minus LIF test accuracy, runs found here")
+    ax.set(ylabel="KLIF - LIF (accuracy points)", title="KLIF minus LIF test accuracy, runs found here"
+           + (f" ({left_out} stand-in pair(s) left out)" if left_out else ""))
     ax.margins(y=0.25)
     return ax

@@ -255,6 +255,8 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
     run_config = _plain({**asdict(config), "time_steps": t, "detach_reset": detach})
     test_loader = _loader(test_set, config, info, device, None)
 
+    show = False if not info.is_main else (None if config.progress is None else config.progress)
+    disable = True if show is False else (None if show is None else False)
     start_epoch, step, wall = 0, 0, 0.0
     if config.resume and ckpt_path.exists():
         state = load_checkpoint(
@@ -280,7 +282,9 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
         if config.resume:
             _say(config, info, f"klif-edu: no checkpoint in {out} yet; starting from epoch 0")
         history = _new_history(model, config)
-        before = evaluate(model, test_loader, device, config.loss, use_amp, info.distributed)
+        before = evaluate(model, tqdm(test_loader, desc="test (untrained)", unit="batch", leave=False,
+                                      disable=disable, dynamic_ncols=True),
+                          device, config.loss, use_amp, info.distributed)
         history["epochs"].append(
             {"epoch": 0, "step": 0, **_k_row(model), "test_loss": before["loss"],
              "test_accuracy": before["accuracy"], "lr": config.lr, "wall_time": 0.0}
@@ -289,8 +293,6 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
     net = model
     if info.distributed:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
-    show = False if not info.is_main else (None if config.progress is None else config.progress)
-    disable = True if show is False else (None if show is None else False)
     train_time = 0.0
     seen = 0
     last = history["epochs"][-1]
@@ -338,7 +340,9 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
         if info.distributed:  # every rank evaluates with rank 0's BN statistics
             for buf in model.buffers():
                 dist.broadcast(buf, 0)
-        test = evaluate(model, test_loader, device, config.loss, use_amp, info.distributed)
+        test = evaluate(model, tqdm(test_loader, desc=f"test after epoch {epoch}", unit="batch", leave=False,
+                                    disable=disable, dynamic_ncols=True),
+                        device, config.loss, use_amp, info.distributed)
         wall += time.perf_counter() - tic
         last = {"epoch": epoch, "step": step, **_k_row(model), "train_loss": loss_sum / n,
                 "train_accuracy": correct / n, "test_loss": test["loss"], "test_accuracy": test["accuracy"],

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from .plotting import PALETTE
 
-__all__ = ["show_samples", "plot_learning_curves", "plot_layer_rates", "neuron_colour"]
+__all__ = ["show_samples", "show_channels", "plot_learning_curves", "plot_layer_rates", "neuron_colour"]
 
 
 def neuron_colour(neuron: str) -> Any:
@@ -87,6 +87,37 @@ def show_samples(dataset: str, n: int = 8, split: str = "test", frames: int = 6,
         axes[row, 0].set_ylabel(names[label], fontsize="small")
     fig.suptitle(f"{spec.name}: {len(y)} {split} samples, {len(steps)} of T={t} frames "
                  f"(red: ON events, blue: OFF events)\n{spec.description}", fontsize="medium")
+    return fig
+
+
+def show_channels(dataset: str, index: int = 0, split: str = "test",
+                  data_dir: str | os.PathLike | None = None, fig: Figure | None = None) -> Figure:
+    """One image and each of its colour channels as the network receives it (normalised values)."""
+    from .data import get_spec, load_dataset
+
+    spec = get_spec(dataset)
+    if spec.kind != "static":
+        raise ValueError(f"show_channels: {spec.name} is event data, not images")
+    ds = load_dataset(spec.name, split, data_dir=data_dir, limit=index + 1, seed=0, download=False)
+    x, y = ds[index]
+    x = torch.as_tensor(x)
+    c = x.shape[0]
+    fig = fig or plt.figure(figsize=(2.6 * (c + 1), 2.9), layout="constrained")
+    axes = fig.subplots(1, c + 1, squeeze=False).ravel()
+    shown = x.permute(1, 2, 0).numpy() if c == 3 else x[0].numpy()
+    shown = (shown - shown.min()) / max(float(shown.max() - shown.min()), 1e-8)
+    axes[0].imshow(shown, cmap=None if c == 3 else "gray")
+    axes[0].set_title(f"{spec.class_names[int(y)]}", fontsize="small")
+    names = ("red", "green", "blue") if c == 3 else ("grey",)
+    lim = float(x.abs().max())
+    for ax, channel, name in zip(axes[1:], x, names):
+        im = ax.imshow(channel.numpy(), cmap="coolwarm", vmin=-lim, vmax=lim)
+        ax.set_title(f"channel {name}", fontsize="small")
+    fig.colorbar(im, ax=list(axes[1:]), shrink=0.8, label="normalised value")
+    for ax in axes:
+        ax.set_axis_off()
+    fig.suptitle(f"{spec.name}: one {split} image and its {c} input channel(s), {tuple(x.shape[1:])} pixels",
+                 fontsize="medium")
     return fig
 
 

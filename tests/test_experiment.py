@@ -5,10 +5,10 @@ import shlex
 import pytest
 import torch
 
-from klif_edu import experiment
+from klif_edu import experiment, modes
 from klif_edu.data import DatasetMissing
-from klif_edu.experiment import (FULL, QUICK, compare_neurons, estimate_full_time, full_run_command, plan_run,
-                                 runs_root)
+from klif_edu.experiment import (FULL, QUICK, TEST, compare_neurons, estimate_full_time, full_run_command,
+                                 plan_run, runs_root)
 
 
 @pytest.fixture
@@ -16,35 +16,82 @@ def no_quick_env(monkeypatch):
     monkeypatch.delenv("KLIF_EDU_QUICK", raising=False)
 
 
-def test_quick_env_is_named_as_the_reason(monkeypatch, tmp_path):
+def _machine(monkeypatch, gpu: bool, present: bool):
+    """Pretend to be a CPU or GPU machine with the dataset present or missing."""
+    dev = (torch.device("cuda"), "auto: CUDA GPU found (pretend)") if gpu else (torch.device("cpu"), "auto: no GPU found")
+    monkeypatch.setattr(modes, "explain_device", lambda request="auto": dev)
+    monkeypatch.setattr(modes, "dataset_present", lambda name, data_dir=None: present or name.startswith("embedded-"))
+
+
+@pytest.mark.parametrize("quick_env", [False, True])
+@pytest.mark.parametrize("present", [False, True])
+@pytest.mark.parametrize("gpu", [False, True])
+def test_full_mode_never_starts_unasked(monkeypatch, tmp_path, gpu, present, quick_env):
+    _machine(monkeypatch, gpu, present)
+    if quick_env:
+        monkeypatch.setenv("KLIF_EDU_QUICK", "1")
+    else:
+        monkeypatch.delenv("KLIF_EDU_QUICK", raising=False)
+    for name in ("mnist", "fashion-mnist", "cifar10", "nmnist", "cifar10-dvs", "dvs-gesture"):
+        plan = plan_run(name, out=tmp_path)
+        assert plan.mode == ("test" if quick_env else "lesson"), (name, plan.mode)
+        assert plan.epochs < FULL["epochs"] and not plan.config("klif").resume
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+def test_lesson_mode_trains_the_real_dataset_with_a_budget_per_device(no_quick_env, monkeypatch, tmp_path, gpu):
+    _machine(monkeypatch, gpu, present=True)
+    for name in ("mnist", "fashion-mnist", "cifar10", "nmnist", "cifar10-dvs", "dvs-gesture"):
+        plan = plan_run(name, out=tmp_path)
+        budget = (modes.LESSON_GPU if gpu else modes.LESSON_CPU)[name]
+        assert plan.mode == "lesson" and plan.train_dataset == name and not plan.stand_in and plan.banner() == ""
+        assert plan.arch == ("paper" if gpu else "small") == budget.arch
+        assert (plan.epochs, plan.limit_train) == (budget.epochs, budget.limit_train)
+        line = str(plan)
+        assert line.startswith("LESSON MODE (the default") and "Why this budget:" in line and "Expect:" in line
+        assert f"T={plan.T}" in line and budget.why in line
+    assert plan_run("fashion-mnist", out=tmp_path).limit_train <= 10_000 or gpu  # a CPU gets a subset
+
+
+def test_missing_dataset_trains_the_stand_in_under_a_banner(no_quick_env, monkeypatch, tmp_path):
+    _machine(monkeypatch, gpu=False, present=False)
+    for name, stand_in in (("mnist", "embedded-fashion-mnist"), ("dvs-gesture", "embedded-events")):
+        plan = plan_run(name, out=tmp_path)
+        assert plan.mode == "lesson" and plan.train_dataset == stand_in and plan.stand_in
+        assert f"{name} is not on disk" in plan.reasons and f"{stand_in} STANDING IN for {name}" in str(plan)
+        banner = plan.banner().splitlines()
+        assert len(banner) >= 5 and set(banner[0]) == {"!"} and "STAND-IN DATA" in banner[1]
+        assert f"klif-edu fetch {name}" in plan.banner()
+    assert "SIMULATED" in plan.banner()
+
+
+def test_quick_env_and_explicit_asks(monkeypatch, tmp_path):
     monkeypatch.setenv("KLIF_EDU_QUICK", "1")
     plan = plan_run("embedded-fashion-mnist", out=tmp_path)
-    assert plan.quick and "KLIF_EDU_QUICK=1" in plan.reasons
-    assert plan.arch == QUICK["arch"] and plan.limit_train == QUICK["limit_train"]
-    line = str(plan)
-    assert line.startswith("QUICK MODE (KLIF_EDU_QUICK=1") and "not the paper's" in line
-    # insisting on quick mode under the env variable still names the env variable
-    assert "KLIF_EDU_QUICK=1" in plan_run("embedded-fashion-mnist", quick=True, out=tmp_path).reasons
-
-
-def test_missing_dataset_falls_back_to_the_embedded_set_of_its_kind(no_quick_env, tmp_path):
-    for name, stand_in in (("mnist", "embedded-fashion-mnist"), ("dvs-gesture", "embedded-events")):
-        plan = plan_run(name, data_dir=tmp_path / "empty", out=tmp_path)
-        assert plan.quick and plan.train_dataset == stand_in
-        assert f"{name} is not on disk" in plan.reasons
-        assert f"{stand_in} standing in for {name}" in str(plan)
-    assert plan.time_steps == experiment.QUICK_EVENT_FRAMES  # events: fewer frames in quick mode
-
-
-def test_no_gpu_means_quick_and_full_needs_the_data(no_quick_env, monkeypatch, tmp_path):
-    monkeypatch.setenv("KLIF_EDU_DEVICE", "cpu")
-    plan = plan_run("embedded-fashion-mnist", out=tmp_path)
-    assert plan.quick and any("no GPU" in r for r in plan.reasons)
+    assert plan.quick and plan.mode == "test" and plan.limit_train == TEST["limit_train"]
+    assert str(plan).startswith("TEST MODE (KLIF_EDU_QUICK=1") and "not the paper's" in str(plan)
+    assert plan_run("embedded-events", out=tmp_path).time_steps == modes.QUICK_EVENT_FRAMES
+    # an explicit ask wins over the environment
+    assert plan_run("embedded-fashion-mnist", mode="lesson", out=tmp_path).mode == "lesson"
     full = plan_run("embedded-fashion-mnist", quick=False, out=tmp_path)
     assert full.mode == "full" and full.arch == "paper" and full.limit_train is None
-    assert full.epochs == FULL["epochs"] and full.reasons == ["quick=False was asked for"]
+    assert full.epochs == FULL["epochs"] and full.reasons[0] == "quick=False was asked for"
+    assert plan_run("embedded-fashion-mnist", mode="full", out=tmp_path).mode == "full"
+
+
+def test_decide_mode_and_bad_modes(no_quick_env):
+    assert modes.decide_mode() == ("lesson", "the default")
+    assert modes.decide_mode(quick=True)[0] == "test" and modes.decide_mode(quick=False)[0] == "full"
+    assert modes.decide_mode("full")[0] == "full"
+    with pytest.raises(ValueError, match="mode must be one of"):
+        modes.decide_mode("paper")
+    with pytest.raises(ValueError, match="contradict"):
+        modes.decide_mode("full", quick=True)
+
+
+def test_full_mode_needs_the_data(no_quick_env, tmp_path):
     with pytest.raises(DatasetMissing, match="full mode needs mnist"):
-        plan_run("mnist", quick=False, data_dir=tmp_path / "empty")
+        plan_run("mnist", mode="full", data_dir=tmp_path / "empty")
 
 
 def test_config_of_a_plan(tmp_path):
@@ -56,10 +103,37 @@ def test_config_of_a_plan(tmp_path):
     assert full.config("klif").resume and not full.config("klif").overwrite
 
 
+def test_full_mode_says_how_long_and_the_command_before_it_starts(no_quick_env, monkeypatch, tmp_path, capsys):
+    said = []
+    monkeypatch.setattr(experiment, "estimate_full_time",
+                        lambda d, dev, epochs=None: said.append("estimate") or "about 3 h per neuron (test)")
+    monkeypatch.setattr(experiment, "train", lambda config, spec=None: said.append(config.neuron) or config)
+    compare_neurons("embedded-fashion-mnist", mode="full", out=tmp_path, device="cpu")
+    out = capsys.readouterr().out
+    assert said == ["estimate", "klif", "lif"]  # the time comes first, then the runs
+    assert "about 3 h per neuron" in out and out.count("klif-edu train --dataset embedded-fashion-mnist") == 2
+
+
+def test_a_finished_lesson_run_is_picked_up(no_quick_env, monkeypatch, tmp_path, capsys):
+    configs = []
+    monkeypatch.setattr(experiment, "train", lambda config, spec=None: configs.append(config) or config)
+    compare_neurons("embedded-fashion-mnist", mode="lesson", out=tmp_path, device="cpu")
+    assert all(c.overwrite and not c.resume for c in configs)
+    for neuron in ("klif", "lif"):  # as if `klif-edu lesson` had finished both
+        (tmp_path / neuron).mkdir()
+        (tmp_path / neuron / "metrics.json").write_text("{}")
+    configs.clear()
+    compare_neurons("embedded-fashion-mnist", mode="lesson", out=tmp_path, device="cpu")
+    assert all(c.resume and not c.overwrite for c in configs) and "using it" in capsys.readouterr().out
+    configs.clear()
+    compare_neurons("embedded-fashion-mnist", mode="lesson", out=tmp_path, device="cpu", epochs=1)  # other settings
+    assert all(c.overwrite for c in configs)
+
+
 def test_compare_neurons_quick_path_end_to_end(tmp_path, capsys):
     cmp = compare_neurons("embedded-fashion-mnist", quick=True, out=tmp_path, epochs=1, verbose=False,
                           progress=False)
-    assert "QUICK MODE" in capsys.readouterr().out
+    assert "TEST MODE" in capsys.readouterr().out
     assert set(cmp.results) == {"klif", "lif"}
     k = cmp.results["klif"].model.k_values()
     assert set(k) == {"conv1", "conv2", "fc1", "fc2"} and cmp.results["lif"].model.k_values() == {}
@@ -69,7 +143,7 @@ def test_compare_neurons_quick_path_end_to_end(tmp_path, capsys):
         assert cmp.accuracy(neuron) == m["test_accuracy"]
     assert cmp.histories()["klif"]["epochs"][-1]["k"] == pytest.approx(k)
     record = json.loads((tmp_path / "experiment.json").read_text())
-    assert record["mode"] == "quick" and record["dataset"] == "embedded-fashion-mnist"
+    assert record["mode"] == "test" and record["dataset"] == "embedded-fashion-mnist"
     # same seed, same data: both networks start from the same untrained accuracy
     assert cmp.histories()["klif"]["epochs"][0]["test_accuracy"] == cmp.histories()["lif"]["epochs"][0]["test_accuracy"]
 
@@ -92,7 +166,7 @@ def test_full_run_command_parses_into_the_cli(tmp_path):
 def test_runs_root_env(monkeypatch, tmp_path):
     monkeypatch.setenv("KLIF_EDU_RUNS", str(tmp_path))
     assert runs_root() == tmp_path
-    assert str(plan_run("embedded-events", quick=True).out) == str(tmp_path / "embedded-events-quick")
+    assert str(plan_run("embedded-events", quick=True).out) == str(tmp_path / "embedded-events-test")
 
 
 def test_time_estimate_measured_from_a_finished_run(tmp_path):
@@ -116,13 +190,50 @@ def test_time_estimate_without_device_or_measurement(tmp_path):
 
 def test_time_estimate_timed_now_scales_with_epochs(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(experiment, "_time_one_step", lambda d, dev, batch=2: calls.append(d) or 0.01)
+    monkeypatch.setattr(experiment, "_time_one_step", lambda d, dev, batch=None: calls.append(d) or (0.01, FULL["batch_size"]))
     one = estimate_full_time("nmnist", "cpu", epochs=1, root=tmp_path)
     ten = estimate_full_time("nmnist", "cpu", epochs=10, root=tmp_path)
     assert calls == ["nmnist", "nmnist"] and one.source.startswith("estimated")
+    assert f"batch {FULL['batch_size']}, T=10" in one.source  # the full run's real step
     assert ten.seconds == pytest.approx(10 * one.seconds)
-    assert one.seconds == pytest.approx(0.01 * 10 * (60_000 + 10_000 / 3))  # T = 10 for N-MNIST
+    assert one.seconds == pytest.approx(0.01 * (60_000 + 10_000 / 3))  # seconds per image x images
 
 
-def test_one_step_timing_runs_the_paper_network():
-    assert 0 < experiment._time_one_step("embedded-events", torch.device("cpu"), batch=1) < 60
+def test_one_step_timing_runs_the_full_step(monkeypatch):
+    seen = {}
+    real = experiment.build_model
+
+    def spy(spec, neuron, arch, time_steps=None):
+        seen.update(arch=arch, time_steps=time_steps)
+        return real(spec, neuron, arch, time_steps=time_steps)
+
+    monkeypatch.setattr(experiment, "build_model", spy)
+    per_image, timed = experiment._time_one_step("embedded-events", torch.device("cpu"), batch=2)
+    assert 0 < per_image < 60 and timed == 2
+    assert seen == {"arch": "paper", "time_steps": 8}
+    # a step too slow to time at the full batch is timed at a smaller one (and the estimate says so)
+    assert experiment._time_one_step("embedded-events", torch.device("cpu"), batch=16, max_seconds=1e-6)[1] == 1
+
+
+def test_a_dvs_gesture_stand_in_has_11_classes(no_quick_env, monkeypatch, tmp_path):
+    _machine(monkeypatch, gpu=False, present=False)
+    plan = plan_run("dvs-gesture", out=tmp_path)
+    spec = plan.model_spec()
+    assert plan.train_dataset == "embedded-events" and spec.num_classes == 11 == len(spec.class_names)
+    assert "votes over 11 classes" in str(plan)
+    assert plan_run("nmnist", out=tmp_path).model_spec().num_classes == 10  # same count: unchanged
+    seen = []
+    monkeypatch.setattr(experiment, "train", lambda config, spec=None: seen.append(spec) or config)
+    compare_neurons("dvs-gesture", mode="test", out=tmp_path)
+    assert [s.num_classes for s in seen] == [11, 11]
+    from klif_edu.models import build_model
+
+    net = build_model(spec, "klif", "small", time_steps=4)
+    assert [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1].out_features == 110
+
+
+def test_time_estimate_says_when_a_smaller_batch_was_timed(tmp_path, monkeypatch):
+    monkeypatch.setattr(experiment, "_time_one_step", lambda d, dev, batch=None: (0.5, 4))
+    est = estimate_full_time("dvs-gesture", "cpu", epochs=1, root=tmp_path)
+    assert "batch 4, per image" in est.source and f"full batch of {FULL['batch_size']}" in est.source
+    assert est.seconds == pytest.approx(0.5 * (1_077 + 264 / 3))

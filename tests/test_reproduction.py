@@ -79,12 +79,25 @@ def test_runs_that_differ_are_not_paired(tmp_path):
     assert margins(collect_runs(tmp_path)) == []
 
 
-def test_plot_margins_one_bar_per_pair(runs):
+def test_plot_margins_one_bar_per_pair_on_its_own_dataset(runs):
     pairs = margins(collect_runs(runs))
     ax = plot_margins(pairs)
     heights = sorted(round(p.get_height(), 6) for p in ax.patches)
-    assert heights == sorted(round(p["margin"], 6) for p in pairs)
-    assert "KLIF - LIF" in ax.get_ylabel()
+    real = [p for p in pairs if not p["stand_in"]]
+    assert len(real) == 1 and heights == [round(real[0]["margin"], 6)]  # the stand-in pair is not drawn
+    assert "KLIF - LIF" in ax.get_ylabel() and "1 stand-in pair(s) left out" in ax.get_title()
+    only_stand_ins = plot_margins([p for p in pairs if p["stand_in"]])
+    assert not only_stand_ins.patches and "1 stand-in pair(s) left out" in only_stand_ins.texts[0].get_text()
     empty = plot_margins([])
     assert "no KLIF/LIF pair" in empty.texts[0].get_text()
     plt.close("all")
+
+
+def test_stand_in_runs_are_marked_in_the_tables(runs):
+    rows = collect_runs(runs)
+    table = results_table(rows)
+    cifar = [row for row in table.body if row[0] == "cifar10"]
+    assert cifar and all(row[1] == "STAND-IN embedded-fashion-mnist" for row in cifar)
+    assert all(row[1] == "mnist" for row in table.body if row[0] == "mnist")
+    assert any("says nothing about the dataset asked for" in n for n in table.notes)
+    assert "STAND-IN embedded-fashion-mnist" in margins_table(margins(rows))

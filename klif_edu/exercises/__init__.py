@@ -83,7 +83,7 @@ def _type_problem(ex: Exercise, answer: Any) -> str | None:
     return None
 
 
-def _verdict(ex: Exercise, answer: Any) -> tuple[str, str]:
+def _verdict(ex: Exercise, answer: Any, run: Any = None) -> tuple[str, str]:
     """("right"|"wrong"|"not attempted", message)."""
     if answer is None or answer is Ellipsis:
         return "not attempted", f"{ex.name}: not attempted yet. Replace None with your answer and run the cell again."
@@ -94,10 +94,10 @@ def _verdict(ex: Exercise, answer: Any) -> tuple[str, str]:
     problem = _type_problem(ex, answer)
     if problem is not None:
         return "wrong", f"{ex.name}: {problem}. Hint: {ex.hint}"
-    if _same(ex, answer, ex.answer()):
+    if _same(ex, answer, ex.answer(run)):
         return "right", f"{ex.name}: right, well done."
     for wrong, why in ex.mistakes:
-        if _same(ex, answer, wrong()):
+        if _same(ex, answer, wrong(run) if ex.needs_run else wrong()):
             return "wrong", f"{ex.name}: not quite ({answer!r}). {why} Hint: {ex.hint}"
     return "wrong", f"{ex.name}: not quite ({answer!r}). Hint: {ex.hint}"
 
@@ -106,9 +106,10 @@ def _verdict(ex: Exercise, answer: Any) -> tuple[str, str]:
 _MARK = {"right": "\u2714", "wrong": "\u2718", "not attempted": "\u25cb"}
 
 
-def check(name: str, answer: Any, *, strict: bool = False) -> bool:
+def check(name: str, answer: Any, *, strict: bool = False, run: Any = None) -> bool:
     """Judge ``answer`` for exercise ``name``; print right / wrong with a hint / not attempted.
 
+    ``run``: the student's own run, for exercises whose answer comes from it (``needs_run``).
     Returns True only for a right answer. Never raises unless ``strict=True``, where a wrong,
     missing or unknown answer raises ``AssertionError`` (for tests).
     """
@@ -120,7 +121,7 @@ def check(name: str, answer: Any, *, strict: bool = False) -> bool:
         print(msg)
         return False
     try:
-        status, msg = _verdict(ex, answer)
+        status, msg = _verdict(ex, answer, run)
     except Exception as err:  # a student's odd answer must never break the notebook
         status, msg = "wrong", f"{ex.name}: could not read that answer ({err}). Hint: {ex.hint}"
     if strict and status != "right":
@@ -139,11 +140,11 @@ class Solution(str):
         p.text(str(self))
 
 
-def solution(name: str) -> Solution:
-    """The worked answer of exercise ``name`` (raises KeyError for an unknown name)."""
+def solution(name: str, run: Any = None) -> Solution:
+    """The worked answer of exercise ``name`` (raises KeyError for an unknown name; ``run`` as in check)."""
     if name not in EXERCISES:
         raise KeyError(f"There is no exercise called {name!r}; known exercises: {', '.join(EXERCISES)}")
     ex = EXERCISES[name]
-    answer = ex.answer()
+    answer = ex.answer(run)
     shown = answer.__name__ if isinstance(answer, type) else f"{answer:.4g}" if isinstance(answer, float) else str(answer)
     return Solution(f"**{ex.name}**: {ex.question}\n\nAnswer: **{shown}**. {ex.worked(answer)}")

@@ -26,10 +26,16 @@ class Exercise:
     rtol: float = 1e-2  # hand-computed answers are rounded
     atol: float = 1e-3
     choices: tuple[str, ...] = ()
-    mistakes: tuple[tuple[Callable[[], Any], str], ...] = field(default_factory=tuple)
+    mistakes: tuple[tuple[Callable[..., Any], str], ...] = field(default_factory=tuple)
     # For answers that are code (a network class): judge(answer) -> None when right, else why not.
     judge: Callable[[Any], str | None] | None = None
+    needs_run: bool = False  # the reference (and mistakes) take the student's own run: check(..., run=...)
+    example_run: Callable[[], Any] | None = None  # a small stand-in run, for the tests of a needs_run exercise
 
-    def answer(self) -> Any:
-        """The reference answer, computed now by the library."""
+    def answer(self, run: Any = None) -> Any:
+        """The reference answer, computed now by the library (from ``run`` when the exercise needs one)."""
+        if self.needs_run:
+            if run is None:
+                raise ValueError(f"{self.name} is about your own run: pass it, check({self.name!r}, answer, run=...)")
+            return self.reference(run)
         return self.reference()

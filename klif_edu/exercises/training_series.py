@@ -1,7 +1,8 @@
-"""Exercises of the training notebooks (04-10).
+"""Exercises of the training notebooks (05-10) and the reproduction notebook (11).
 
-Their numbers are fixed in the question, so the check does not depend on any one run; each
-notebook then asks the student to apply the same reasoning to the k values its run learned.
+Most have their numbers fixed in the question. ``run.half_peak`` is about the student's own
+run: its reference answer is computed from the probe trace and the trained layer passed as
+``check("run.half_peak", answer, run=(trace, neuron))``.
 """
 from __future__ import annotations
 
@@ -80,13 +81,57 @@ def _margin(klif: float, lif: float) -> float:
     return margins(rows)[0]["margin"]
 
 
+def _half_peak_fraction(run) -> float:
+    """Fraction of a layer's H values (neurons x steps x samples) where dS/dH >= half its peak."""
+    trace, neuron = run
+    k = float(neuron.k.detach()) if hasattr(neuron, "k") else 1.0
+    h = trace.h.detach().double()
+    slope = k * neuron.surrogate.derivative(k * h - neuron.v_threshold) * (k * h > 0)
+    return float((slope >= 0.5 * k * neuron.surrogate.peak).double().mean())
+
+
+def _half_peak_at_k1(run) -> float:
+    trace, neuron = run
+    h = trace.h.detach().double()
+    slope = neuron.surrogate.derivative(h - neuron.v_threshold) * (h > 0)
+    return float((slope >= 0.5 * neuron.surrogate.peak).double().mean())
+
+
+def _example_run():
+    """A KLIF layer with k = 1.3 and its trace on a fixed random input: a run for the tests."""
+    from ..neurons import KLIF
+
+    torch.manual_seed(0)
+    neuron = KLIF(k_init=1.3)
+    return neuron.trace(torch.randn(8, 4, 50)), neuron
+
+
 def _within_noise(margin: float, spread: float) -> str:
     return "no" if abs(margin) <= spread else "yes"
 
 
 EXERCISES = [
     Exercise(
-        name="04.vote",
+        name="run.half_peak",
+        question=(
+            "In your trained KLIF network, what fraction of the layer's membrane potentials H (all neurons, "
+            "time steps and probe samples) get a surrogate gradient dS/dH of at least half its peak?"
+        ),
+        reference=_half_peak_fraction,
+        hint=("dS/dH = k g'(kH - V_th) is at least half its peak within width/2 of its centre V_th/k "
+              "(surrogate.effective_surrogate gives centre and width for the learned k); count the H values "
+              "of the trace that fall there, as a fraction of all of them."),
+        worked=lambda a: (f"{a:.3f} of the H values lie within width/2 of V_th/k. Only these neurons learn "
+                          "much from a step; a larger k narrows the window (fewer, larger gradients)."),
+        wrong_example=-1.0,
+        needs_run=True,
+        example_run=_example_run,
+        rtol=0.05,
+        atol=0.01,
+        mistakes=((_half_peak_at_k1, "That is the fraction for k = 1; use the k this layer learned."),),
+    ),
+    Exercise(
+        name="05.vote",
         question=(
             "The paper's network ends in a voting layer: 10 output neurons per class, and the output "
             "for a class is their mean firing rate over T steps. With T = 8, the 10 neurons of the class "
@@ -99,7 +144,7 @@ EXERCISES = [
         mistakes=((lambda: 20 / 8, "Divide by the 10 voting neurons too, not only by T."),),
     ),
     Exercise(
-        name="04.width_ratio",
+        name="05.width_ratio",
         question=(
             "During training, a layer's k went from 1.0 to 1.25. By what factor did the width (FWHM in H) "
             "of its effective surrogate dS/dH change? (Answer new width / old width.)"
@@ -111,7 +156,7 @@ EXERCISES = [
         mistakes=((lambda: 1.25, "That is the factor of the peak slope; the width goes the other way."),),
     ),
     Exercise(
-        name="05.mse_loss",
+        name="06.mse_loss",
         question=(
             "The training loss is the mean squared error between the 10 output rates and the one-hot label. "
             "An image's true class gets rate 0.2 and every other class rate 0. What is the loss?"
@@ -123,7 +168,7 @@ EXERCISES = [
         mistakes=((lambda: 0.64, "That is the squared error of one class; take the mean over all 10."),),
     ),
     Exercise(
-        name="05.slope_ratio",
+        name="06.slope_ratio",
         question="A layer's k grew from 1.0 to 1.6 during training. By what factor did its peak dS/dH grow?",
         reference=lambda: _slope_ratio(1.0, 1.6),
         hint="dS/dH = k g'(kH - V_th); the peak of g' does not depend on k.",
@@ -132,7 +177,7 @@ EXERCISES = [
         mistakes=((lambda: 1 / 1.6, "That is how the width changes; the slope scales with k."),),
     ),
     Exercise(
-        name="06.conv1_weights",
+        name="07.conv1_weights",
         question=(
             "The paper's CIFAR-10 network starts with a 3x3 convolution from the 3 colour channels to "
             "256 channels, without bias. How many weights does it have?"
@@ -145,7 +190,7 @@ EXERCISES = [
         mistakes=((lambda: 256 * 9, "Each output channel sees all 3 input channels."),),
     ),
     Exercise(
-        name="06.k_count",
+        name="07.k_count",
         question=(
             "How many learnable k does the paper's CIFAR-10 network with KLIF neurons have? "
             "(Six conv blocks and two fully connected blocks, one spiking layer each.)"
@@ -158,7 +203,7 @@ EXERCISES = [
         mistakes=((lambda: 6, "The two fully connected blocks have spiking layers too."),),
     ),
     Exercise(
-        name="07.sample_numbers",
+        name="08.sample_numbers",
         question=(
             "An N-MNIST sample becomes T = 10 frames of 2 polarities x 34 x 34 pixels. "
             "How many numbers does the network get per sample?"
@@ -171,7 +216,7 @@ EXERCISES = [
         mistakes=((lambda: 2 * 34 * 34, "That is one frame; there are T = 10 of them."),),
     ),
     Exercise(
-        name="07.centre_shift",
+        name="08.centre_shift",
         question=(
             "After training on events, a layer has k = 0.8 (V_th = 1). At which membrane potential H "
             "does its dS/dH peak now (it peaked at H = 1 before training)?"
@@ -183,7 +228,7 @@ EXERCISES = [
         mistakes=((lambda: 0.8, "That is V_th * k; solve k*H = V_th for H."),),
     ),
     Exercise(
-        name="08.fc1_inputs",
+        name="09.fc1_inputs",
         question=(
             "The paper's CIFAR10-DVS network takes 128 x 128 frames through four conv blocks of 128 "
             "channels, each followed by a 2x2 max-pool. How many inputs does the first fully connected "
@@ -197,7 +242,7 @@ EXERCISES = [
         mistakes=((lambda: 128 * 16 * 16, "Count the pools again: there are four."),),
     ),
     Exercise(
-        name="08.width_ratio",
+        name="09.width_ratio",
         question="A layer's k fell from 1.0 to 0.5. By what factor did the width of its dS/dH change?",
         reference=lambda: _width_ratio(1.0, 0.5),
         hint="The width of k g'(kH - V_th) as a function of H scales as 1/k.",
@@ -206,7 +251,7 @@ EXERCISES = [
         mistakes=((lambda: 0.5, "A smaller k makes the curve wider, not narrower."),),
     ),
     Exercise(
-        name="09.output_neurons",
+        name="10.output_neurons",
         question=(
             "DVS128 Gesture has 11 classes and the network votes with 10 neurons per class. "
             "How many neurons does the last spiking layer have?"
@@ -219,7 +264,7 @@ EXERCISES = [
         mistakes=((lambda: 100, "That is the number for 10 classes; DVS128 Gesture has 11."),),
     ),
     Exercise(
-        name="09.fc1_inputs",
+        name="10.fc1_inputs",
         question=(
             "The DVS128 Gesture network has five conv blocks (128 channels, each with a 2x2 max-pool) on "
             "128 x 128 frames. How many inputs does its first fully connected layer get?"
@@ -232,7 +277,7 @@ EXERCISES = [
         mistakes=((lambda: 8192, "That is after four pools (CIFAR10-DVS); count five."),),
     ),
     Exercise(
-        name="10.margin",
+        name="11.margin",
         question=(
             "Two runs trained alike reach 93.4 % (KLIF) and 92.9 % (LIF) test accuracy. "
             "What is the KLIF-minus-LIF margin in percentage points?"
@@ -244,7 +289,7 @@ EXERCISES = [
         mistakes=((lambda: -0.5, "KLIF minus LIF, not LIF minus KLIF."),),
     ),
     Exercise(
-        name="10.noise",
+        name="11.noise",
         question=(
             "Repeating the LIF run with five seeds gives accuracies that spread over 0.6 points. "
             "Is a KLIF-minus-LIF margin of +0.4 points from one run each evidence that KLIF is better? "
