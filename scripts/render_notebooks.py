@@ -63,6 +63,15 @@ def _cell(kind: str, source: str, tags: list[str] | None = None) -> dict:
     return cell
 
 
+def percent_cells(text: str) -> list[dict]:
+    """The cells of a py:percent text without insert markers (a section file), as notebook cell dicts."""
+    items = parse(text)
+    if any(isinstance(item, str) for item in items):
+        raise ValueError("percent_cells reads section files; insert markers belong to the template")
+    return [_cell(item["cell_type"], "\n".join(item["lines"]).strip("\n"), item["tags"])
+            for item in items if "\n".join(item["lines"]).strip()]
+
+
 def _fill(text: str, values: dict, where: str) -> str:
     def one(match: re.Match) -> str:
         key = match.group(1)

@@ -7,7 +7,7 @@ import nbformat
 import numpy as np
 import pytest
 from nbclient import NotebookClient
-from percent_cells import percent_to_cells
+import renderer
 
 from klif_edu.data import events_to_frames
 from klif_edu.data.raw import load_events, rotation_events
@@ -87,7 +87,7 @@ def test_event_plots_draw_what_they_say():
 def _run_sections(dataset: str, files: list[str], data_dir: Path) -> nbformat.NotebookNode:
     cells = [nbformat.v4.new_code_cell(f"DATASET = {dataset!r}")]
     for name in files:
-        cells += percent_to_cells((SECTIONS / name).read_text())
+        cells += [nbformat.from_dict(c) for c in renderer.load().percent_cells((SECTIONS / name).read_text())]
     nb = nbformat.v4.new_notebook(cells=cells)
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(data_dir)}}).execute()
@@ -118,6 +118,6 @@ def test_gesture_sections_run_offline_and_show_the_timing_numbers(empty_data):
 
 def test_section_files_are_percent_cells_with_markdown_first():
     for path in SECTIONS.glob("*.py"):
-        cells = percent_to_cells(path.read_text())
+        cells = [nbformat.from_dict(c) for c in renderer.load().percent_cells(path.read_text())]
         assert cells[0].cell_type == "markdown" and cells[0].source.startswith("#")
         assert all(c.source.strip() for c in cells), path.name

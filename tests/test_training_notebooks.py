@@ -6,12 +6,13 @@
   them): notebook 11 alone on an empty runs folder (it trains its own tiny pair), notebook 05,
   then 11 again, with KLIF_EDU_RUNS pointing to a temp folder.
 """
-import importlib.util
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+
+import renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -24,10 +25,7 @@ FIGURES = {"fig-k-history": "plot_k_history(", "fig-learned-surrogate": "plot_le
 
 
 def _renderer():
-    spec = importlib.util.spec_from_file_location("render_notebooks", ROOT / "scripts" / "render_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return renderer.load()
 
 
 def _read(name):
