@@ -73,26 +73,10 @@ def run_nbclient(name: str, test: bool = False) -> dict:
             "load_after": _load(), "mode_line": mode, "runs": _summary(runs)}
 
 
-KERNEL_IDLE = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.status === 'idle';
-}"""
-ALL_CELLS_RAN = """() => {
-  const w = window.jupyterapp.shell.currentWidget;
-  const cells = w.content.model.cells;
-  for (let i = 0; i < cells.length; i++) {
-    const c = cells.get(i);
-    if (c.type === 'code' && c.executionCount === null) return false;
-  }
-  return w.sessionContext.session.kernel.status === 'idle';
-}"""
-
-
 def run_lab(name: str) -> dict:
     """Run notebooks/NAME.ipynb with 'Run All' in a real JupyterLab (headless Chromium); time it, screenshot it."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from lab_server import LabServer
+    from lab_server import ALL_CELLS_RAN, BROWSER_ARGS, CHROMIUM, KERNEL_IDLE, LabServer
     from playwright import sync_api
 
     runs = OUT / f"runs-lab-{name}"
@@ -101,10 +85,8 @@ def run_lab(name: str) -> dict:
     root = OUT / "lab-root"
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"]
     with LabServer(root) as lab, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(lab.url(f"lab/tree/notebooks/{name}.ipynb"))
         page.wait_for_selector(".jp-Notebook", timeout=120_000)

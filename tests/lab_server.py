@@ -23,6 +23,25 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium; never `playwright install` (it downloads)
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"]
+# Page functions for playwright's wait_for_function: the open notebook's kernel is idle; every code cell ran.
+KERNEL_IDLE = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle';
+}"""
+ALL_CELLS_RAN = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const cells = w.content.model.cells;
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type === 'code' && c.executionCount === null) return false;
+  }
+  return w.sessionContext.session.kernel.status === 'idle';
+}"""
+
 OVERRIDES = {
     "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},

@@ -16,40 +16,15 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from lab_server import ALL_CELLS_RAN, BROWSER_ARGS, CHROMIUM, KERNEL_IDLE, LabServer  # tests/ is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "03_klif_neuron.ipynb"
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 pytest.importorskip("jupyterlab", reason="jupyterlab is not installed")
-
-from lab_server import LabServer  # noqa: E402  (tests/ is on sys.path under pytest's rootdir)
-
-KERNEL_IDLE = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.status === 'idle';
-}"""
-ALL_CELLS_RAN = """() => {
-  const w = window.jupyterapp.shell.currentWidget;
-  const cells = w.content.model.cells;
-  for (let i = 0; i < cells.length; i++) {
-    const c = cells.get(i);
-    if (c.type === 'code' && c.executionCount === null) return false;
-  }
-  const k = w.sessionContext.session.kernel;
-  return k.status === 'idle';
-}"""
 
 
 def test_jupyter_widgets_lab_extension_enabled(tmp_path):
