@@ -308,6 +308,16 @@ def test_plot_gate_histogram_counts_h_and_f(klif_trace):
     render(ax.figure)
 
 
+@pytest.mark.parametrize("neuron, label", [
+    (LIF(), "F = H  (no gate)"), (KLIF(gate=False, k_init=1.5), "F = k·H  (no gate)"), (KLIF(), "F = ReLU(k·H)"),
+])
+def test_plot_gate_histogram_names_the_neurons_own_f(neuron, label):
+    tr = neuron.trace(torch.randn(6, 50) * 0.8)
+    legend = [t.get_text() for t in P.plot_gate_histogram(tr).get_legend().get_texts()]
+    assert any(t.startswith(label + "  after") for t in legend), legend
+    assert ("0: gate closes below" in legend) == label.startswith("F = ReLU")
+
+
 def test_plot_gate_histogram_cuts_the_pile_at_zero():
     h = torch.cat([-torch.rand(400), torch.rand(100) * 2]).reshape(-1, 1)  # 80% of H <= 0
     tr = Trace(h, torch.relu(h), torch.zeros_like(h), h)

@@ -155,8 +155,9 @@ def plot_gate_histogram(
     ax = _new_axes(ax, (8.5, 3.8))
     nh, _, _ = ax.hist(h, bins=edges, color=PALETTE["H"], alpha=0.5, label="H  before the gate")
     zero = float((f == 0).mean())
-    nf, _, _ = ax.hist(f, bins=edges, color=PALETTE["F"], alpha=0.5,
-                       label=f"F = ReLU(k·H)  after ({zero:.0%} exactly 0)")
+    # Say which F this is: LIF has no gate (F = H), KLIF's k-only ablation none either (F = k*H).
+    gate = "F = H  (no gate)" if np.array_equal(f, h) else "F = k·H  (no gate)" if (f < 0).any() else "F = ReLU(k·H)"
+    nf, _, _ = ax.hist(f, bins=edges, color=PALETTE["F"], alpha=0.5, label=f"{gate}  after ({zero:.0%} exactly 0)")
     # The gate piles every H <= 0 onto F = 0; cut that bar so the rest stays readable.
     pile = int(np.searchsorted(edges, 0.0, side="right")) - 1
     rest = max(nh.max(), np.delete(nf, pile).max() if len(nf) > 1 else 0.0)
@@ -165,7 +166,7 @@ def plot_gate_histogram(
         ax.annotate(f"↑ bar cut: {int((f == 0).sum())} values F = 0 (every H ≤ 0)", xy=(0.0, 1.35 * rest),
                     xytext=(6, -14), textcoords="offset points", fontsize="small", color=PALETTE["F"],
                     bbox={"fc": "white", "ec": "none", "alpha": 0.9, "pad": 1}, zorder=5)
-    ax.axvline(0.0, color="0.3", lw=1, label="0: gate closes below")
+    ax.axvline(0.0, color="0.3", lw=1, label="0: gate closes below" if gate.startswith("F = ReLU") else "0")
     if v_threshold is not None:
         ax.axvline(_as_float(v_threshold, "v_threshold", where), color=PALETTE["V_th"], ls="--", label="V_th")
     ax.set_xlabel("membrane potential (all steps and neurons)")
