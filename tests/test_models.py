@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from klif_edu import KLIF, LIF
-from klif_edu.models import PAPER_TIME_STEPS, SMALL_TIME_STEPS, SeqDropout, SpikingNet, build_model
+from klif_edu.layers import SeqDropout
+from klif_edu.models import PAPER_TIME_STEPS, SMALL_TIME_STEPS, SpikingNet, build_model
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def test_bad_inputs_say_the_expected_shape():
 
 
 def test_batchnorm_running_stats_start_as_the_mean_of_the_first_batches():
-    from klif_edu.models import BatchNorm1d
+    from klif_edu.layers import BatchNorm1d
 
     torch.manual_seed(0)
     bn = BatchNorm1d(3)
@@ -206,7 +207,7 @@ def test_batchnorm_running_stats_start_as_the_mean_of_the_first_batches():
 
 
 def test_batchnorm_warm_start_survives_a_checkpoint_round_trip():
-    from klif_edu.models import BatchNorm2d
+    from klif_edu.layers import BatchNorm2d
 
     a = BatchNorm2d(2)
     for _ in range(3):
