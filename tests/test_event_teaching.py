@@ -84,10 +84,21 @@ def test_event_plots_draw_what_they_say():
         plot_frame_strip(np.zeros((4, 34, 34)))
 
 
+def _cells(text: str) -> list[nbformat.NotebookNode]:
+    """A section file's cells (the template renderer's parser), as nbformat cells with ids."""
+    make = {"markdown": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}
+    cells = []
+    for c in renderer.load().percent_cells(text):
+        cell = make[c["cell_type"]](c["source"])
+        cell.metadata.update(c["metadata"])
+        cells.append(cell)
+    return cells
+
+
 def _run_sections(dataset: str, files: list[str], data_dir: Path) -> nbformat.NotebookNode:
     cells = [nbformat.v4.new_code_cell(f"DATASET = {dataset!r}")]
     for name in files:
-        cells += [nbformat.from_dict(c) for c in renderer.load().percent_cells((SECTIONS / name).read_text())]
+        cells += _cells((SECTIONS / name).read_text())
     nb = nbformat.v4.new_notebook(cells=cells)
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(data_dir)}}).execute()
@@ -118,6 +129,6 @@ def test_gesture_sections_run_offline_and_show_the_timing_numbers(empty_data):
 
 def test_section_files_are_percent_cells_with_markdown_first():
     for path in SECTIONS.glob("*.py"):
-        cells = [nbformat.from_dict(c) for c in renderer.load().percent_cells(path.read_text())]
+        cells = _cells(path.read_text())
         assert cells[0].cell_type == "markdown" and cells[0].source.startswith("#")
         assert all(c.source.strip() for c in cells), path.name
