@@ -47,6 +47,7 @@ __all__ = [
     "load_summary",
     "committed_study",
     "COMMITTED",
+    "COMMITTED_LONGER",
 ]
 
 #: The variants: the paper's KLIF, LIF, and KLIF with one ingredient removed (see klif_edu.models).
@@ -62,6 +63,8 @@ COMPARISONS = (
 )
 #: The real study committed with the repository (relative to its root).
 COMMITTED = Path("results") / "study_fashion_mnist.json"
+#: The same study at a longer budget (10,000 images x 2 epochs, 5 seeds), where k moves further.
+COMMITTED_LONGER = Path("results") / "study_fashion_mnist_10k_2ep.json"
 METHOD = "paired t-interval: mean(d) +/- t(0.975, n-1) * sd(d) / sqrt(n), d = per-seed difference"
 #: The settings that must match for --resume to continue a study.
 _FIXED = ("dataset", "arch", "epochs", "time_steps", "batch_size", "lr", "loss", "limit_train",
@@ -333,11 +336,12 @@ def load_summary(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-def committed_study() -> dict[str, Any] | None:
-    """The real Fashion-MNIST study committed under results/ (None outside a source checkout)."""
+def committed_study(path: Path = COMMITTED) -> dict[str, Any] | None:
+    """A real Fashion-MNIST study committed under results/ (``COMMITTED`` or ``COMMITTED_LONGER``;
+    None outside a source checkout)."""
     from .environment import source_root
 
     root = source_root()
-    if root is None or not (root / COMMITTED).is_file():
+    if root is None or not (root / path).is_file():
         return None
-    return load_summary(root / COMMITTED)
+    return load_summary(root / path)

@@ -174,3 +174,17 @@ def test_study_figure_shows_every_seed_and_the_intervals():
     ci = [ln for ln in ax_diff.lines if list(ln.get_xdata()) == pytest.approx([100 * c["low"], 100 * c["high"]])]
     assert len(ci) == 1 and [t.get_text() for t in ax_diff.get_yticklabels()] == ["klif - lif"]
     plt.close(fig)
+
+
+@pytest.mark.parametrize("path", [study.COMMITTED, study.COMMITTED_LONGER])
+def test_committed_studies_are_complete_and_their_intervals_follow_from_the_seeds(path):
+    summary = study.committed_study(path)
+    assert summary is not None and summary["complete"], f"{path} is missing or incomplete"
+    acc = {name: v["test_accuracy"] for name, v in summary["variants"].items()}
+    assert set(acc) == {"klif", "lif", "k-only", "gate-only"} and len({len(a) for a in acc.values()}) == 1
+    for comparison in summary["comparisons"].values():
+        d = [x - y for x, y in zip(acc[comparison["a"]], acc[comparison["b"]])]
+        n, mean = len(d), sum(d) / len(d)
+        half = t_quantile(0.975, n - 1) * math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1) / n)
+        assert comparison["differences"] == pytest.approx(d)
+        assert (comparison["low"], comparison["high"]) == pytest.approx((mean - half, mean + half))
