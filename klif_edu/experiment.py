@@ -20,10 +20,11 @@ from typing import Any
 
 import torch
 
-from .device import autocast, explain_device
+from .device import explain_device
 from .files import atomic_open
 from .models import PAPER_TIME_STEPS, build_model
 from .modes import DATASET_SIZES, FULL, QUICK, TEST, Plan, _spec, dataset_present, decide_mode, is_quick_env, plan_run, runs_root
+from .steps import train_step
 from .training import TrainResult, train
 
 __all__ = [
@@ -244,17 +245,14 @@ def _time_one_step(dataset: str, device: torch.device, batch: int | None = None,
     model = build_model(spec, "klif", "paper", time_steps=t).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=FULL["lr"])
     shape = (spec.input_shape if spec.kind == "static" else (t, *spec.input_shape))
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
 
     def step(n: int) -> float:
         x = torch.rand((n, *shape), device=device)
+        y = torch.randint(0, spec.num_classes, (n,), device=device)
         tic = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        with autocast(device):
-            loss = model(x).float().square().mean()
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
+        train_step(model, opt, scaler, x, y, "mse", device, amp)  # the training loop's own step
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         return time.perf_counter() - tic
