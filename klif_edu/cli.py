@@ -295,19 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # --help (0) or a usage error (2): argparse already printed why
         return int(stop.code or 0) if not isinstance(stop.code, str) else EXIT_USAGE
-    if args.command == "datasets":
-        return _datasets(args)
-    if args.command == "train":
-        return _train(args)
-    if args.command == "study":
-        return _study(args)
-    if args.command == "doctor":
-        return _doctor(args)
-    if args.command == "fetch":
-        return _fetch(args)
-    if args.command == "lesson":
-        return _lesson(args)
-    return _demo(args)
+    handlers = {"demo": _demo, "train": _train, "datasets": _datasets, "fetch": _fetch, "lesson": _lesson,
+                "study": _study, "doctor": _doctor}
+    return handlers[args.command](args)
 
 
 if __name__ == "__main__":
