@@ -257,6 +257,12 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
 
     show = False if not info.is_main else (None if config.progress is None else config.progress)
     disable = True if show is False else (None if show is None else False)
+
+    def test_pass(desc: str) -> dict[str, float]:
+        """Loss and accuracy on the test set, with a progress bar where bars show."""
+        bar = tqdm(test_loader, desc=desc, unit="batch", leave=False, disable=disable, dynamic_ncols=True)
+        return evaluate(model, bar, device, config.loss, use_amp, info.distributed)
+
     start_epoch, step, wall = 0, 0, 0.0
     if config.resume and ckpt_path.exists():
         state = load_checkpoint(
@@ -282,9 +288,7 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
         if config.resume:
             _say(config, info, f"klif-edu: no checkpoint in {out} yet; starting from epoch 0")
         history = _new_history(model, config)
-        before = evaluate(model, tqdm(test_loader, desc="test (untrained)", unit="batch", leave=False,
-                                      disable=disable, dynamic_ncols=True),
-                          device, config.loss, use_amp, info.distributed)
+        before = test_pass("test (untrained)")
         history["epochs"].append(
             {"epoch": 0, "step": 0, **_k_row(model), "test_loss": before["loss"],
              "test_accuracy": before["accuracy"], "lr": config.lr, "wall_time": 0.0}
@@ -340,9 +344,7 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
         if info.distributed:  # every rank evaluates with rank 0's BN statistics
             for buf in model.buffers():
                 dist.broadcast(buf, 0)
-        test = evaluate(model, tqdm(test_loader, desc=f"test after epoch {epoch}", unit="batch", leave=False,
-                                    disable=disable, dynamic_ncols=True),
-                        device, config.loss, use_amp, info.distributed)
+        test = test_pass(f"test after epoch {epoch}")
         wall += time.perf_counter() - tic
         last = {"epoch": epoch, "step": step, **_k_row(model), "train_loss": loss_sum / n,
                 "train_accuracy": correct / n, "test_loss": test["loss"], "test_accuracy": test["accuracy"],
