@@ -84,8 +84,16 @@ class Surrogate:
         """Largest value of g'(x), reached at x = 0."""
         return float(self.derivative(torch.zeros((), dtype=torch.float64)))
 
+    @property
+    def width(self) -> float:
+        """The width of g': its full width at half maximum (FWHM), the x range where g'(x) >= peak / 2.
+
+        The one meaning of "width" in this package (``EffectiveSurrogate.width`` is the same measure in H).
+        """
+        return 2.0 * self.half_max_halfwidth()
+
     def half_max_halfwidth(self) -> float:
-        """x > 0 where g'(x) falls to half its peak (every surrogate here is symmetric)."""
+        """x > 0 where g'(x) falls to half its peak: half of ``width`` (every surrogate here is symmetric)."""
         half = self.peak / 2.0
         lo, hi = 0.0, 1.0
         while float(self.derivative(torch.tensor(hi, dtype=torch.float64))) >= half:

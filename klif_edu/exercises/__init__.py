@@ -19,7 +19,8 @@ from typing import Any
 import torch
 
 from . import network_series, neuron_series, study_series, training_series
-from ._exercise import _CHOICE, _INTEGER, Exercise
+from ..surrogate import Surrogate
+from ._exercise import _CHOICE, _INTEGER, _NUMBER, Exercise
 
 __all__ = ["Exercise", "EXERCISES", "check", "solution", "names"]
 
@@ -54,6 +55,10 @@ def _as_float(answer: Any) -> float | None:
 
 
 def _normalise(answer: Any) -> str:
+    if isinstance(answer, type):  # a class named as the answer, e.g. surrogate.FastSigmoid
+        answer = answer.__name__
+    elif isinstance(answer, Surrogate):  # or an instance of it, surrogate.FastSigmoid()
+        answer = type(answer).__name__
     if isinstance(answer, numbers.Real) and not isinstance(answer, bool):
         return f"{float(answer):g}"
     return "".join(str(answer).split()).lower()
@@ -68,6 +73,20 @@ def _same(ex: Exercise, answer: Any, target: Any) -> bool:
     if ex.kind == _INTEGER:
         return value == int(target)
     return math.isclose(value, float(target), rel_tol=ex.rtol, abs_tol=ex.atol)
+
+
+#: A number within this relative distance of the reference (but outside the tolerance) is "close".
+CLOSE_RTOL = 0.05
+
+
+def _close(ex: Exercise, answer: Any, target: Any) -> bool:
+    """A numeric answer a few percent off the reference: most likely rounded too early."""
+    if ex.kind != _NUMBER:
+        return False
+    value, target = _as_float(answer), float(target)
+    if value is None or not math.isfinite(value) or target == 0.0:
+        return False
+    return abs(value - target) <= CLOSE_RTOL * abs(target)
 
 
 def _type_problem(ex: Exercise, answer: Any) -> str | None:
@@ -94,11 +113,15 @@ def _verdict(ex: Exercise, answer: Any, run: Any = None) -> tuple[str, str]:
     problem = _type_problem(ex, answer)
     if problem is not None:
         return "wrong", f"{ex.name}: {problem}. Hint: {ex.hint}"
-    if _same(ex, answer, ex.answer(run)):
+    target = ex.answer(run)
+    if _same(ex, answer, target):
         return "right", f"{ex.name}: right, well done."
-    for wrong, why in ex.mistakes:
+    for wrong, why in ex.mistakes:  # a known slip first: some lie within a few percent of the answer
         if _same(ex, answer, wrong(run) if ex.needs_run else wrong()):
             return "wrong", f"{ex.name}: not quite ({answer!r}). {why} Hint: {ex.hint}"
+    if _close(ex, answer, target):
+        return "wrong", (f"{ex.name}: close ({answer!r}), but outside the tolerance: keep more digits in "
+                         "the intermediate steps (round only at the end).")
     return "wrong", f"{ex.name}: not quite ({answer!r}). Hint: {ex.hint}"
 
 

@@ -1,6 +1,8 @@
 """Exercises of the neuron notebooks (01-03), with reference answers computed by the library."""
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..dynamics import first_spike_step, subthreshold_potential
@@ -46,6 +48,10 @@ def _hand_grad(x: float, tau: float = 2.0, alpha: float = 4.0) -> float:
     return float(grad)
 
 
+def _sigmoid_grad(x: float, alpha: float = 4.0) -> float:
+    return float(Sigmoid(alpha).derivative(torch.tensor(x, dtype=torch.float64)))
+
+
 def _hand_grad_worked(x: float, answer: float, tau: float = 2.0, alpha: float = 4.0) -> str:
     h = x / tau
     s = float(torch.sigmoid(torch.tensor(alpha * (h - 1.0), dtype=torch.float64)))
@@ -57,7 +63,7 @@ def _hand_grad_worked(x: float, answer: float, tau: float = 2.0, alpha: float = 
 
 
 def _narrowest() -> str:
-    widths = {name: cls().half_max_halfwidth() for name, cls in ALL.items()}
+    widths = {name: cls().width for name, cls in ALL.items()}
     return min(widths, key=widths.get)
 
 
@@ -113,7 +119,8 @@ EXERCISES = [
         ),
         reference=_most_spikes_tau,
         hint=(
-            "With decay_input=True, H creeps towards X whatever tau is; tau sets how fast. "
+            "Each step closes 1/tau of the gap between V and X: H creeps towards X whatever tau is, "
+            "tau sets how fast. "
             "After a reset, which neuron gets back to the threshold soonest?"
         ),
         worked=lambda a: (
@@ -134,7 +141,11 @@ EXERCISES = [
         hint="With no input, H[t] = V[t-1] - V[t-1] / tau. What fraction of V is left?",
         worked=lambda a: f"H[t] = V[t-1] * (1 - 1/tau), so beta = 1 - 1/4 = {a:g}.",
         wrong_example=0.25,
-        mistakes=((lambda: 1.0 / 4.0, "1/tau is the part that leaks away; beta is the part that stays."),),
+        mistakes=(
+            (lambda: 1.0 / 4.0, "1/tau is the part that leaks away; beta is the part that stays."),
+            (lambda: math.exp(-1.0 / 4.0), "exp(-1/tau) is the continuous-time decay; our neuron steps in "
+                                           "discrete time, H[t] = V[t-1] - V[t-1]/tau, so beta is exactly 1 - 1/tau."),
+        ),
     ),
     Exercise(
         name="02.sigmoid_peak",
@@ -143,7 +154,10 @@ EXERCISES = [
         hint="g'(x) = alpha * s(1 - s) with s = sigmoid(alpha*x); where is s(1 - s) largest?",
         worked=lambda a: f"At x = 0, s = 1/2, so g'(0) = alpha * 1/4 = 8/4 = {a:g}.",
         wrong_example=8.0,
-        mistakes=((lambda: 8.0, "alpha multiplies s(1 - s), which is at most 1/4."),),
+        mistakes=(
+            (lambda: 8.0, "alpha multiplies s(1 - s), which is at most 1/4."),
+            (lambda: 0.25, "0.25 is the largest s(1 - s); g'(x) = alpha * s(1 - s): multiply by alpha."),
+        ),
     ),
     Exercise(
         name="02.hand_grad",
@@ -158,19 +172,23 @@ EXERCISES = [
         ),
         worked=lambda a: _hand_grad_worked(1.6, a),
         wrong_example=0.856,
-        mistakes=((lambda: 2.0 * _hand_grad(1.6), "Do not forget dH/dX = 1/tau in the chain rule."),),
+        mistakes=(
+            (lambda: 2.0 * _hand_grad(1.6), "Do not forget dH/dX = 1/tau in the chain rule."),
+            (lambda: _sigmoid_grad(1.6 - 1.0) / 2.0, "The surrogate is evaluated at H - V_th with H = X / tau, "
+                                                      "not at X - V_th."),
+        ),
     ),
     Exercise(
         name="02.narrowest",
         question=(
             "Among the surrogates in surrogate.ALL with their default alpha, which one has the "
-            "narrowest g'(x) at half its peak? Answer with its name."
+            "narrowest g'(x) at half its peak? Answer with its name (a string) or the class itself."
         ),
         reference=_narrowest,
-        hint="Plot them side by side, or compare sur.half_max_halfwidth() for each one.",
+        hint="Plot them side by side, or compare sur.width (full width at half maximum) for each one.",
         worked=lambda a: (
-            "Half-maximum half-widths: "
-            + ", ".join(f"{n} {c().half_max_halfwidth():.3f}" for n, c in ALL.items())
+            "Widths (full width at half maximum): "
+            + ", ".join(f"{n} {c().width:.3f}" for n, c in ALL.items())
             + f"; the narrowest is {a}."
         ),
         wrong_example="Rectangular",
@@ -187,7 +205,10 @@ EXERCISES = [
         hint="dS/dH = k * g'(k*H - V_th). The peak of g' for Sigmoid(4) is 4/4 = 1; what does k do to it?",
         worked=lambda a: f"Peak of g' is alpha/4 = 1, multiplied by k = 2: {a:g}.",
         wrong_example=1.0,
-        mistakes=((lambda: _k_slope(1.0), "That is the peak for k = 1; k multiplies the slope."),),
+        mistakes=(
+            (lambda: _k_slope(1.0), "That is the peak for k = 1; k multiplies the slope."),
+            (lambda: _k_slope(1.0) / 2.0, "k divides the width, but multiplies the slope."),
+        ),
     ),
     Exercise(
         name="03.k_center",
@@ -196,7 +217,10 @@ EXERCISES = [
         hint="The surrogate peaks where k*H - V_th = 0.",
         worked=lambda a: f"k*H = V_th gives H = V_th / k = 1 / 0.5 = {a:g}: a small k moves the centre up.",
         wrong_example=0.5,
-        mistakes=((lambda: 0.5, "That is V_th * k; solve k*H = V_th for H."),),
+        mistakes=(
+            (lambda: 0.5, "That is V_th * k; solve k*H = V_th for H."),
+            (lambda: 1.0, "That is V_th, the centre for k = 1; the gate scales H by k first."),
+        ),
     ),
     Exercise(
         name="03.gate_grad",

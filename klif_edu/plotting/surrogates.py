@@ -17,7 +17,9 @@ __all__ = ["plot_surrogate", "plot_effective_surrogate"]
 def plot_surrogate(
     surrogate: Surrogate, *, ax: Axes | None = None, lo: float = -2.0, hi: float = 2.0, legend: bool = True
 ) -> Axes:
-    """The Heaviside step, the surrogate's smooth step g(x) and its derivative g'(x), x = F - V_th.
+    """The Heaviside step, the surrogate's smooth step g(x) and its derivative g'(x).
+
+    x is how far the neuron is above its threshold (H - V_th for LIF; notebook 03 adds F - V_th for KLIF).
 
     ``legend=False`` leaves the legend out (for grids of panels that share one).
     """
@@ -33,7 +35,7 @@ def plot_surrogate(
     ax.plot([lo, 0, 0, hi], [0, 0, 1, 1], color=PALETTE["S"], ls=":", lw=1.2, label="Θ(x)  Heaviside (forward)")
     ax.plot(x, g, color=PALETTE["H"], label="g(x)  smooth step")
     ax.plot(x, dg, color=PALETTE["F"], lw=2, label="g'(x)  surrogate gradient (backward)")
-    ax.set_xlabel("x = F - V_th")
+    ax.set_xlabel("x  (distance above the threshold)")
     ax.set_ylabel("value")
     ax.set_title(f"{surrogate!r}: peak g'(0) = {surrogate.peak:.2f}")
     if legend:
@@ -73,7 +75,7 @@ def plot_effective_surrogate(
     h = torch.linspace(-0.12 * right, right, 1201, dtype=torch.float64)  # a little of the closed gate
     ax = _new_axes(ax, (10, 4.2))
     ax.axvspan(float(h[0]), 0.0, color="0.92", label="gate closed (k·H ≤ 0)")
-    half = surrogate.half_max_halfwidth()
+    half = surrogate.width / 2.0
     for k, colour in zip(ks, _k_colours(len(ks))):
         eff = effective_surrogate(surrogate, k, v_threshold, h=h)
         label = f"k = {k:g}"
@@ -90,6 +92,6 @@ def plot_effective_surrogate(
     ax.set_ylabel("dS/dH")
     ax.set_title(f"effective surrogate of KLIF, {surrogate!r}, V_th = {v_threshold:g}\n"
                  "larger k: steeper, narrower, centred lower at V_th/k")
-    key = "dotted: centre V_th/k\n↔: width at half the peak" if annotate else None
+    key = "dotted: centre V_th/k\n↔: width (full width at half the peak)" if annotate else None
     ax.legend(title=key, title_fontsize="small", alignment="left", **LEGEND_OUT)
     return ax
