@@ -8,14 +8,16 @@ to the next step, so (decay_input=True, V_reset = 0, k*H > 0)
 
 With decay_input=False the drive is ``k X[t]`` instead of ``(k/tau) X[t]``; the leak factor is
 the same. A soft reset (``v_reset=None``) carries the same ``V = F`` below threshold. With
-``scale_reset=True`` the carried state is ``F / k = H``: the leak is LIF's ``1 - 1/tau`` and k
-only moves the threshold to ``V_th / k``. For a constant input X from rest, V climbs towards
-``V* = b / (1 - a)`` (b the drive) when a < 1, and grows without bound when a >= 1.
+``scale_reset=True`` the carried state is ``F / k = ReLU(k H) / k = ReLU(H)`` (not H: the gate
+still cuts H <= 0): the leak is LIF's ``1 - 1/tau`` and k only moves the threshold to ``V_th / k``.
+For a constant input X > 0 from rest, V climbs towards ``V* = b X / (1 - a)`` (b the drive gain)
+when a < 1, and grows without bound until it fires when a >= 1; X <= 0 never fires.
 
     leak_factor(k=1.5, tau=2.0)                       # 0.75
     steady_state_threshold(k=1.5, tau=2.0)            # 0.333: X = 0.4 fires, although V_th/k = 0.67
     first_spike_step(x=0.4, k=1.5, tau=2.0)           # 6 (counting from 0); -1 if it never fires
     dspike_dk_direct(h, k=1.5, surrogate=Sigmoid())   # H * g'(kH - V_th) where kH > 0
+    dspike_dk_paths(KLIF(k_init=1.5), x)              # d(spike count)/dk, split by the path it takes
 
 Only V_reset = 0 (or a soft reset, which rests at 0) is covered; the neurons in
 ``klif_edu.neurons`` are the reference these formulas are checked against (tests/test_dynamics.py).
@@ -23,6 +25,7 @@ Only V_reset = 0 (or a soft reset, which rests at 0) is covered; the neurons in
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -36,6 +39,8 @@ __all__ = [
     "subthreshold_potential",
     "first_spike_step",
     "dspike_dk_direct",
+    "DkPaths",
+    "dspike_dk_paths",
 ]
 
 
@@ -87,11 +92,11 @@ def steady_state_potential(x: float, k: float, tau: float = 2.0, decay_input: bo
 
 def steady_state_threshold(k: float, tau: float = 2.0, v_threshold: float = 1.0,
                            decay_input: bool = True, scale_reset: bool = False) -> float:
-    """Smallest constant input X that makes the neuron fire sooner or later (from rest, V_reset = 0).
+    """The bound X_min such that a constant input X from rest (V_reset = 0) fires sooner or later iff X > X_min.
 
-    Fires when the potential that reaches the gate, k*V* (or V* without scale_reset), passes V_th:
-    ``X > V_th (tau - k (tau - 1)) / k`` (decay_input=True, hard or soft reset), 0 when
-    k (1 - 1/tau) >= 1 (any positive input fires), and ``V_th / k`` with scale_reset (the
+    While the leak factor k (1 - 1/tau) < 1: ``X > V_th (tau - k (tau - 1)) / k`` (decay_input=True,
+    hard or soft reset), where the steady state V* passes V_th. For a leak factor >= 1 it returns
+    0: any X > 0 fires eventually and X <= 0 never does. With scale_reset ``V_th / k`` (the
     one-step "effective threshold" holds only there). decay_input=False divides each by tau.
     """
     k, tau = _k_tau(k, tau, "steady_state_threshold")
@@ -153,3 +158,54 @@ def dspike_dk_direct(h: torch.Tensor, k: float, surrogate: Surrogate, v_threshol
     h = h.detach()
     kh = k * h
     return torch.where(kh > 0, h * surrogate.derivative(kh - v_threshold), torch.zeros_like(h))
+
+
+@dataclass(frozen=True)
+class DkPaths:
+    """d(spike count)/dk split by the path the gradient takes; ``total = direct + carried + reset``.
+
+    ``direct``: the local terms H g'(kH - V_th) of every step; ``carried``: along the carried V = F
+    into later steps (the reset's S held fixed); ``reset``: every path through the hard reset's
+    dV/dS = V_reset - F (= -F); ``detach_reset=True`` removes exactly this part.
+    """
+
+    total: float
+    direct: float
+    carried: float
+    reset: float
+
+    @property
+    def through_time(self) -> float:
+        """What flows through later steps: ``carried + reset`` (= total - direct)."""
+        return self.carried + self.reset
+
+
+def dspike_dk_paths(neuron: torch.nn.Module, x_seq: torch.Tensor) -> DkPaths:
+    """d(total spike count)/dk of a KLIF ``neuron`` on ``x_seq`` [T, ...], split into DkPaths.
+
+    Autograd runs twice on the same forward: as the neuron is, and with ``detach_reset=True``
+    (no gradient through S in the reset). The second gives direct + carried, so
+    reset = total - detached; direct comes from ``dspike_dk_direct`` on the recorded H.
+    The neuron is left as it was.
+    """
+    k = getattr(neuron, "k", None)
+    if not isinstance(k, torch.Tensor) or not k.requires_grad or k.numel() != 1 or not hasattr(neuron, "trace"):
+        raise TypeError("dspike_dk_paths: neuron must be a KLIF with a scalar learnable k, e.g. KLIF(k_init=1.5)")
+    if not isinstance(x_seq, torch.Tensor) or not x_seq.is_floating_point():
+        raise TypeError("dspike_dk_paths: x_seq must be a floating-point torch.Tensor [T, ...]")
+    if getattr(neuron, "scale_reset", False) or getattr(neuron, "v_reset", None) is None:
+        raise ValueError("dspike_dk_paths: the split is worked out for a hard reset without scale_reset "
+                         "(KLIF(v_reset=0.0, scale_reset=False))")
+    was = neuron.detach_reset
+    grads = []
+    try:
+        for detach in (was, True):
+            neuron.detach_reset = detach
+            tr = neuron.trace(x_seq)
+            (g,) = torch.autograd.grad(tr.s.sum(), k)
+            grads.append(float(g))
+    finally:
+        neuron.detach_reset = was
+    direct = float(dspike_dk_direct(tr.h, float(k.detach()), neuron.surrogate, neuron.v_threshold).sum())
+    total, detached = grads
+    return DkPaths(total=total, direct=direct, carried=detached - direct, reset=total - detached)

@@ -11,7 +11,9 @@ plot helpers in ``klif_edu.plotting``; nothing here draws by itself.
 """
 from __future__ import annotations
 
+import base64
 import io
+import math
 import traceback
 from typing import Any
 
@@ -26,10 +28,17 @@ from .plotting import compare_traces, plot_effective_surrogate
 from .surrogate import ALL as SURROGATES
 from .surrogate import Sigmoid, effective_surrogate
 
-__all__ = ["INPUT_KINDS", "POISSON_P", "make_input", "explore_neuron", "explore_surrogate", "NeuronExplorer", "SurrogateExplorer"]
+__all__ = ["INPUT_KINDS", "POISSON_P", "WIDGET_FALLBACK", "make_input", "explore_neuron", "explore_surrogate", "NeuronExplorer", "SurrogateExplorer"]
 
 INPUT_KINDS = ("constant", "step", "noisy", "Poisson", "spike train")
 POISSON_P = 0.3  # chance of an input spike per step
+#: What a viewer without widget support shows instead of ``VBox(children=...)``.
+WIDGET_FALLBACK = (
+    "[interactive explorer: its sliders need a running Jupyter kernel with ipywidgets (JupyterLab, "
+    "Jupyter Notebook, or VS Code's Jupyter extension). Here only a still picture or this text can show: "
+    "open the notebook there and run the cell. Without widgets, change a setting from code, e.g. "
+    "ex = explore_neuron(k=2.0); ex.state['png'] holds the picture and ex.state the numbers.]"
+)
 
 
 def make_input(
@@ -114,7 +123,17 @@ class _Explorer:
         return png
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        """The live widget where a frontend can draw it; elsewhere the last picture and what to do."""
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if isinstance(data, dict):
+            data["text/plain"] = WIDGET_FALLBACK
+            if self.state.get("png"):
+                data["image/png"] = base64.b64encode(self.state["png"]).decode("ascii")
+        return bundle
+
+    def __repr__(self) -> str:
+        return WIDGET_FALLBACK
 
 
 def _escape(text: str) -> str:
@@ -163,9 +182,35 @@ class NeuronExplorer(_Explorer):
         self.steps = steps
         super().__init__(controls, initial, figsize=(10, 6.2), dpi=dpi)
         c = controls
-        left = widgets.VBox([c["k"], c["tau"], c["v_threshold"], c["alpha"]])
+        # The slider's 0.05 steps miss most no-leak points (tau = 4: k = 4/3); this sets k exactly.
+        self.no_leak = widgets.Button(description="k = tau/(tau-1): no leak", layout=widgets.Layout(width="230px"),
+                                      tooltip="set k to the no-leak point k(1 - 1/tau) = 1 for the current tau")
+        self.no_leak.on_click(self._click_no_leak)
+        left = widgets.VBox([c["k"], c["tau"], c["v_threshold"], c["alpha"], self.no_leak])
         right = widgets.VBox([c["input"], c["strength"], c["reset"], c["seed"]])
         self.widget = widgets.VBox([widgets.HBox([left, right]), self.status, self.image, self.errors])
+
+    def _click_no_leak(self, _button: widgets.Button) -> None:
+        try:
+            self.set_no_leak()
+        except ValueError:
+            pass  # set_no_leak already put the reason under the sliders
+
+    def set_no_leak(self) -> float:
+        """Set k to tau / (tau - 1), where the leak factor k(1 - 1/tau) is exactly 1; returns that k.
+
+        Raises ValueError (shown under the sliders when clicked) when it lies beyond the k slider.
+        """
+        tau = self.controls["tau"].value
+        k = tau / (tau - 1.0)
+        slider = self.controls["k"]
+        if not slider.min <= k <= slider.max:
+            message = (f"the no-leak k = {k:.3f} for tau = {tau:g} is beyond the k slider ({slider.max:g}); "
+                       f"choose tau >= {math.ceil(100 * slider.max / (slider.max - 1)) / 100:g}")
+            self.status.value = f"<b style='color:#b00'>{_escape(message)}</b>"
+            raise ValueError(message)
+        slider.value = k  # not snapped to the slider's step: the observer redraws with exactly this k
+        return k
 
     def update(self) -> dict[str, Any]:
         """Run both neurons on the input the controls describe and redraw the figure."""
@@ -191,8 +236,10 @@ def _membrane_numbers(k: float, tau: float, v_threshold: float) -> dict[str, Any
     leak = dynamics.leak_factor(k, tau)
     steady = dynamics.steady_state_threshold(k, tau, v_threshold)
     growth = "no leak" if abs(leak - 1.0) < 1e-9 else ("grows until it fires" if leak > 1 else "leaks")
+    fires = ("any constant X &gt; 0 fires sooner or later, X &le; 0 never" if leak >= 1.0 - 1e-9 else
+             f"a constant input fires if X &gt; <b>{steady:.3f}</b> (steady state)")
     html = (f"KLIF leak factor k(1 - 1/tau) = <b>{leak:.3f}</b> ({growth}; LIF {1 - 1 / tau:.3f}) &nbsp;|&nbsp; "
-            f"a constant input fires if X &gt; <b>{steady:.3f}</b> (steady state) &nbsp;|&nbsp; "
+            f"{fires} &nbsp;|&nbsp; "
             f"one step from rest: V_th/k = {v_threshold / k:.3f}")
     return {"leak": leak, "lif_leak": 1 - 1 / tau, "steady_threshold": steady,
             "one_step_threshold": v_threshold / k, "html": html}
