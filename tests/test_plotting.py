@@ -241,7 +241,7 @@ def test_plot_surrogate_draws_step_g_and_derivative():
     assert x[0] == -1.0 and x[-1] == 3.0
     np.testing.assert_allclose(g.get_ydata(), sur.primitive(x))
     np.testing.assert_allclose(dg.get_ydata(), sur.derivative(x))
-    assert "peak g'(0) = 1.00" in ax.get_title() and ax.get_xlabel() == "x = F - V_th"
+    assert "peak g'(0) = 1.00" in ax.get_title() and ax.get_xlabel() == "x  (distance above the threshold)"
     assert ax.get_legend() is not None
     render(ax.figure)
 
@@ -300,7 +300,7 @@ def test_plot_effective_surrogate_bad_ks(ks, match):
 # --- the gate ------------------------------------------------------------------------------
 def test_plot_gate_histogram_counts_h_and_f(klif_trace):
     ax = P.plot_gate_histogram(klif_trace, bins=20, v_threshold=0.8)
-    heights = np.array([p.get_height() for p in ax.patches])
+    heights = np.array([p.get_height() for bars in ax.containers for p in bars])
     assert len(heights) == 40 and heights[:20].sum() == heights[20:].sum() == klif_trace.h.numel()
     zero = float((klif_trace.f == 0).float().mean())
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -316,6 +316,19 @@ def test_plot_gate_histogram_names_the_neurons_own_f(neuron, label):
     legend = [t.get_text() for t in P.plot_gate_histogram(tr).get_legend().get_texts()]
     assert any(t.startswith(label + "  after") for t in legend), legend
     assert ("0: gate closes below" in legend) == label.startswith("F = ReLU")
+    assert ("gate closed (H ≤ 0)" in legend) == label.startswith("F = ReLU")  # the grey band
+
+
+def test_plot_k_dynamics_panel_titles_do_not_run_into_each_other():
+    from klif_edu.plotting import plot_k_dynamics
+
+    ax_leak, ax_thr = plot_k_dynamics(tau=2.0, mark=(1.0, 1.5))
+    fig = ax_leak.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    left, right = (ax.title.get_window_extent(renderer) for ax in (ax_leak, ax_thr))
+    assert left.x1 < right.x0 and left.x0 >= 0
+    plt.close(fig)
 
 
 def test_plot_gate_histogram_cuts_the_pile_at_zero():

@@ -22,8 +22,9 @@ def plot_k_dynamics(
 ) -> tuple[Axes, Axes]:
     """Left: leak factor k(1 - 1/tau) against k. Right: smallest constant input that fires.
 
-    The right panel sets the steady-state threshold V_th (tau - k(tau - 1)) / k (hard reset,
-    decay_input=True) beside the one-step "effective threshold" V_th / k, which is what
+    The right panel sets the steady-state bound V_th (tau - k(tau - 1)) / k (hard reset,
+    decay_input=True; a constant X fires iff X lies above it while k(1 - 1/tau) < 1, and any X > 0
+    fires where k(1 - 1/tau) >= 1) beside the one-step "effective threshold" V_th / k, which is what
     scale_reset=True gives. ``mark`` draws a dot at each given k on both curves.
     """
     where = "plot_k_dynamics"
@@ -55,12 +56,13 @@ def plot_k_dynamics(
     ax_leak.axhline(1.0, color="0.4", ls=":", lw=1)
     ax_leak.axvspan(k_flat, k_max, color="0.92", label=f"k > {k_flat:.3g}: grows until it fires")
     ax_leak.set(xlabel="k", ylabel="leak factor a", xlim=(0, k_max),
-                title=f"V[t] = a·V[t-1] + drive   (tau = {tau:g}; a = 1 at k = {k_flat:.3g})")
-    ax_thr.plot(ks, thr, color=PALETTE["KLIF"], lw=2, label="fires for X above: V_th(tau - k(tau-1))/k")
+                title=f"leak factor a in V[t] = a·V[t-1] + drive\n(tau = {tau:g}; a = 1 at k = {k_flat:.3g})")
+    ax_thr.plot(ks, thr, color=PALETTE["KLIF"], lw=2,
+                label="fires iff X > V_th(tau - k(tau-1))/k  (a < 1)\nany X > 0 fires  (a ≥ 1)")
     ax_thr.plot(ks, naive, color=PALETTE["V_th"], ls="--", lw=1.2, label="naive: LIF with threshold V_th/k (exact with scale_reset)")
     ax_thr.axvspan(k_flat, k_max, color="0.92")
     ax_thr.set(xlabel="k", ylabel="constant input X", xlim=(0, k_max), ylim=(0, 2.2 * v_threshold),
-               title="smallest constant input that ever fires")
+               title="a constant input X fires sooner or later\nwhen it lies above the curve")
     for k in marks:
         ax_leak.plot([k], [dyn.leak_factor(k, tau)], "o", color="black", ms=5)
         ax_thr.plot([k], [dyn.steady_state_threshold(k, tau, v_threshold)], "o", color="black", ms=5)

@@ -142,8 +142,9 @@ def plot_gate_histogram(
 ) -> Axes:
     """Histogram of H (before the gate) and F = ReLU(k*H) (after), over all steps and neurons.
 
-    The ReLU gate passes positive potential (scaled by k) and maps every H <= 0 to F = 0;
-    the F legend entry says what fraction of values that was. ``v_threshold`` marks V_th.
+    The ReLU gate passes positive potential (scaled by k) and maps every H <= 0 to F = 0 (the
+    grey band: gate closed); the F legend entry says what fraction of values that was.
+    ``v_threshold`` marks V_th.
     """
     where = "plot_gate_histogram"
     trace = _check_trace(trace, where)
@@ -166,6 +167,9 @@ def plot_gate_histogram(
         ax.annotate(f"↑ bar cut: {int((f == 0).sum())} values F = 0 (every H ≤ 0)", xy=(0.0, 1.35 * rest),
                     xytext=(6, -14), textcoords="offset points", fontsize="small", color=PALETTE["F"],
                     bbox={"fc": "white", "ec": "none", "alpha": 0.9, "pad": 1}, zorder=5)
+    if gate.startswith("F = ReLU"):  # grey where the gate is closed: every H there becomes F = 0
+        ax.axvspan(min(float(edges[0]), 0.0), 0.0, color="0.85", alpha=0.6, zorder=0, label="gate closed (H ≤ 0)")
+        ax.set_xlim(float(edges[0]), float(edges[-1]))
     ax.axvline(0.0, color="0.3", lw=1, label="0: gate closes below" if gate.startswith("F = ReLU") else "0")
     if v_threshold is not None:
         ax.axvline(_as_float(v_threshold, "v_threshold", where), color=PALETTE["V_th"], ls="--", label="V_th")
