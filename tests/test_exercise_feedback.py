@@ -8,8 +8,8 @@ from klif_edu import surrogate
 from klif_edu.exercises import CLOSE_RTOL, EXERCISES, check
 
 
-def _verdict(name, answer, capsys):
-    ok = check(name, answer)
+def _verdict(name, answer, capsys, run=None):
+    ok = check(name, answer, run=run)
     return ok, capsys.readouterr().out
 
 
@@ -66,3 +66,34 @@ def test_narrowest_rejects_another_surrogate_class(answer, capsys):
 def test_choice_exercises_never_say_close(capsys):
     ok, out = _verdict("01.first_spike", EXERCISES["01.first_spike"].answer() + 1, capsys)
     assert not ok and "close" not in out
+
+
+# --- notebook 12: numbers, not yes/no; the real study's interval is checked too ----------------
+def test_detectable_asks_for_a_number_that_cannot_be_guessed(capsys):
+    assert check("12.detectable", 8)
+    for guess in ("yes", "no", 5, 6, 7, 9, 10):
+        ok, out = _verdict("12.detectable", guess, capsys)
+        assert not ok, guess
+    assert "contains 0" in _verdict("12.detectable", 5, capsys)[1]
+
+
+def test_study_low_is_checked_against_the_committed_study(capsys):
+    from klif_edu.study import committed_study
+
+    summary = committed_study()
+    low = 100 * summary["comparisons"]["klif - lif"]["low"]  # what the report prints
+    assert check("12.study_low", round(low, 2), run=summary)
+    capsys.readouterr()
+    for wrong, words in ((100 * summary["comparisons"]["klif - lif"]["high"], "upper end"),
+                         (100 * summary["comparisons"]["klif - lif"]["mean"], "mean difference"),
+                         (low / 100, "percentage points"), (0.0, "Hint:")):
+        ok, out = _verdict("12.study_low", wrong, capsys, run=summary)
+        assert not ok and words in out, (wrong, out)
+    ok, out = _verdict("12.study_low", low, capsys, run=summary)
+    assert ok and "not quite" not in out
+    assert "contains 0" in str(__import__("klif_edu.exercises", fromlist=["solution"]).solution("12.study_low", run=summary))
+
+
+def test_study_low_without_the_study_says_how_to_pass_it(capsys):
+    ok, out = _verdict("12.study_low", -0.04, capsys)
+    assert not ok and "run=" in out

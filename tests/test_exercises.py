@@ -163,7 +163,8 @@ HAND = {
     "11.noise": "no",
     "12.paired_mean": (0.4 - 0.3 + 0.7 + 0.7 + 0.3) / 5,  # d = KLIF - LIF per seed
     "12.interval_low": 0.36 - 2.776445105 * math.sqrt(0.168 / 5),  # sd^2 = 0.672 / 4, t(0.975, 4) from a table
-    "12.detectable": "no",  # [-0.149, 0.869] contains 0
+    # same mean 0.36 and sd sqrt(0.168): n = 7 gives 0.36 - 2.447 * 0.4099 / sqrt(7) = -0.019, n = 8 (t = 2.365) +0.017
+    "12.detectable": 8,
 }
 
 

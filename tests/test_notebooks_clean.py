@@ -97,11 +97,11 @@ def test_exercises_are_registered_and_left_for_the_student(path):
     prefix = path.name[:2]
     calls = []
     for src in _code(nb):
-        for match in re.finditer(r'check\("([^"]+)", answer\)', src):
+        for match in re.finditer(r'check\("([^"]+)", answer(?:, run=\w+)?\)', src):
             calls.append(match.group(1))
             # the answer cell defaults to None so the notebook runs green without the solution
             assert re.search(r"^answer = None  # your answer here", src, re.M), src
-            assert re.search(rf'^# solution\("{re.escape(match.group(1))}"\)', src, re.M), src
+            assert re.search(rf'^# solution\("{re.escape(match.group(1))}"(?:, run=\w+)?\)', src, re.M), src
     assert 2 <= len(calls) <= 4, f"{path.name}: {calls}"
     assert all(name in EXERCISES and name.startswith(prefix + ".") for name in calls), calls
     assert sorted(calls) == sorted(n for n in EXERCISES if n.startswith(prefix + "."))
@@ -114,12 +114,13 @@ def test_exercises_are_registered_and_left_for_the_student(path):
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_correctness_is_checked_outside_the_students_cells(path):
     """Every notebook's claims are checked: 01-04 by injected cells (test_neuron_notebooks), the
-    training notebooks and 11 by injected cells (test_training_notebooks), the others by assert
-    cells that teach (a hand computation equal to the library's, say)."""
+    training notebooks and 11 by injected cells (test_training_notebooks), 12 by injected cells
+    (test_study_notebook), the others by assert cells that teach (a hand computation equal to the library's, say)."""
     from test_neuron_notebooks import CHECKS as NEURON_CHECKS
+    from test_study_notebook import NAME as STUDY
     from test_training_notebooks import TRAINING
 
-    if path.name in NEURON_CHECKS or path.name in TRAINING or path.name == "11_reproduction.ipynb":
+    if path.name in NEURON_CHECKS or path.name in TRAINING or path.name in ("11_reproduction.ipynb", STUDY):
         return
     srcs = _code(_load(path))
     assert sum("assert" in s for s in srcs) >= 3, f"{path.name}: no injected checks and too few assert cells"
