@@ -98,6 +98,8 @@ def test_exercises_are_registered_and_left_for_the_student(path):
     calls = []
     for src in _code(nb):
         for match in re.finditer(r'check\("([^"]+)", answer(?:, run=\w+)?\)', src):
+            if match.group(1).startswith("run."):  # the training notebooks' shared run exercise: checked elsewhere
+                continue
             calls.append(match.group(1))
             # the answer cell defaults to None so the notebook runs green without the solution
             assert re.search(r"^answer = None  # your answer here", src, re.M), src
