@@ -11,6 +11,7 @@ import renderer
 
 from klif_edu.data import events_to_frames
 from klif_edu.data.raw import load_events, rotation_events
+from klif_edu.data.timing import TimingComparison, play_backwards, similarity, timing_comparison
 from klif_edu.plotting import plot_event_rate, plot_events_3d, plot_frame_strip, plot_polarity
 
 SECTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "_source" / "sections"
@@ -53,15 +54,67 @@ def test_bad_arguments(kwargs, error, empty_data):
         load_events(**kwargs)
 
 
-def test_rotation_directions_cover_the_same_pixels_in_opposite_order():
+def _as_set(events):
+    return set(map(tuple, np.stack([events[f] for f in ("x", "y", "t", "p")], 1).tolist()))
+
+
+def test_rotation_directions_are_mirror_images_and_time_reversals_by_construction():
     cw, ccw = rotation_events(clockwise=True), rotation_events(clockwise=False)
-    fa = events_to_frames(cw, (34, 34, 2), 8, binning="time").astype(float)
-    fb = events_to_frames(ccw, (34, 34, 2), 8, binning="time").astype(float)
-    assert np.corrcoef(fa.sum(0).ravel(), fb.sum(0).ravel())[0, 1] > 0.9  # same pixels overall
-    assert np.corrcoef(fa.ravel(), fb.ravel())[0, 1] < 0.5  # different order in time
-    assert np.corrcoef(fa[::-1, ::-1].ravel(), fb.ravel())[0, 1] > 0.9  # backwards, ON<->OFF: the other one
+    mirrored = cw.copy()
+    mirrored["x"] = 33 - mirrored["x"]  # left-right mirror of the 34-pixel sensor
+    assert _as_set(mirrored) == _as_set(ccw)
+    backwards = cw.copy()
+    backwards["t"] = cw["t"].min() + cw["t"].max() - cw["t"]  # played backwards: time reversed, ON <-> OFF
+    backwards["p"] = 1 - backwards["p"]
+    assert _as_set(backwards) == _as_set(ccw)
+    cmp = timing_comparison(events_to_frames(cw, (34, 34, 2), 8, binning="time"),
+                            events_to_frames(ccw, (34, 34, 2), 8, binning="time"))
+    assert cmp.summed > 0.99 and cmp.backwards > 0.99 and cmp.in_time < 0.5
     with pytest.raises(ValueError):
         rotation_events(radius=20)
+
+
+def test_similarity_ignores_the_empty_background_where_a_correlation_does_not():
+    gen = np.random.default_rng(0)
+    a, b = gen.poisson(1.0, (4, 2, 6, 6)), gen.poisson(1.0, (4, 2, 6, 6))
+    pad = lambda f: np.pad(f, ((0, 0), (0, 0), (0, 30), (0, 30)))  # the same samples on a larger, empty sensor
+    assert similarity(pad(a), pad(b)) == pytest.approx(similarity(a, b), rel=1e-12)
+    corr = lambda x, y: np.corrcoef(x.ravel(), y.ravel())[0, 1]
+    assert corr(pad(a), pad(b)) > corr(a, b) + 0.3  # the correlation rises with the background alone
+    assert similarity(a, a) == pytest.approx(1.0) and similarity(a, np.zeros_like(a) + (a == 0)) == 0.0
+    with pytest.raises(ValueError, match="without events"):
+        similarity(np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="one shape"):
+        similarity(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match=r"\[T, 2, H, W\]"):
+        play_backwards(np.ones((3, 4, 4)))
+
+
+def test_timing_sentences_follow_the_numbers():
+    alike = TimingComparison(summed=0.95, in_time=0.2, backwards=0.9).describe("cw", "ccw")
+    assert "lives in the order of the frames" in alike and "cw comes closer to ccw" in alike
+    apart = TimingComparison(summed=0.3, in_time=0.25, backwards=0.26).describe("clap", "wave")
+    assert "timing is not needed here" in apart and "does not come clearly closer" in apart
+
+
+def test_time_binning_keeps_every_event_and_cuts_equal_durations():
+    from tonic.transforms import ToFrame
+
+    cw = rotation_events(clockwise=True)
+    for T in (3, 8, 20):
+        frames = events_to_frames(cw, (34, 34, 2), T, binning="time")
+        assert frames.sum() == len(cw)  # tonic's n_time_bins leaves out the events at the last timestamp
+        last = cw["t"] == cw["t"].max()
+        assert frames[-1].sum() >= last.sum()
+        t0, span = cw["t"].min(), cw["t"].max() - cw["t"].min()
+        per_frame = np.bincount(np.minimum((cw["t"] - t0) * T // span, T - 1), minlength=T)
+        assert frames.reshape(T, -1).sum(1).tolist() == per_frame.tolist()
+        tonic = ToFrame(sensor_size=(34, 34, 2), n_time_bins=T)(cw)  # the same but for those last events
+        assert tonic.sum() == len(cw) - last.sum()
+        assert (frames.astype(int) - tonic).sum() == last.sum() and (frames >= tonic).all()
+    one_time = cw[:5].copy()
+    one_time["t"] = 7
+    assert events_to_frames(one_time, (34, 34, 2), 4, binning="time")[0].sum() == 5
 
 
 def test_event_plots_draw_what_they_say():
@@ -122,9 +175,9 @@ def test_gesture_sections_run_offline_and_show_the_timing_numbers(empty_data):
     nb = _run_sections("dvs-gesture", ["events.py", "gesture_timing.py"], empty_data)
     out = _text(nb)
     assert "DVS128-Gesture is not on disk" in out
-    summed = float(out.split("summed images")[1].split(":")[1].split()[0])
-    in_time = float(out.split("step by step:")[1].split()[0])
-    assert summed > 0.9 > 0.5 > in_time
+    summed = float(out.split("summed over time: similarity")[1].split(";")[0])
+    in_time = float(out.split("frame by frame:")[1].split(";")[0])
+    assert summed > 0.9 > 0.5 > in_time and "lives in the order of the frames" in out
 
 
 def test_section_files_are_percent_cells_with_markdown_first():

@@ -7,8 +7,10 @@
 `binning="number"` gives every frame the same number of events, N // T, and the last frame
 also the remaining N mod T, exactly as SpikingJelly's ``split_by="number"`` with which the
 published networks were trained (tonic's n_event_bins instead drops the remainder and gives
-empty frames when N < T); `binning="time"` gives every frame the same duration (tonic's
-n_time_bins). `downscale=d` divides x and y by the integer d.
+empty frames when N < T); `binning="time"` gives every frame the same duration, 1/T of the span
+from the first event to the last, and keeps every event: the last ones (at the final timestamp) go
+into the last frame (tonic's n_time_bins drops them, its windows end just before the last event).
+`downscale=d` divides x and y by the integer d.
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ __all__ = ["BINNINGS", "events_to_frames", "FrameDataset", "atomic_save_npz"]
 
 BINNINGS = ("number", "time")
 # cache sub-folder per binning; "number2": the remainder goes to the last frame (older caches dropped it)
-_CACHE_NAMES = {"number": "number2", "time": "time"}
+# "time2": every event kept (older caches dropped the events at the last timestamp)
+_CACHE_NAMES = {"number": "number2", "time": "time2"}
 
 
 def atomic_save_npz(path: pathlib.Path, **arrays: np.ndarray) -> None:
@@ -38,8 +41,6 @@ def atomic_save_npz(path: pathlib.Path, **arrays: np.ndarray) -> None:
 def events_to_frames(events: np.ndarray, sensor_size: tuple[int, int, int], time_steps: int,
                      binning: str = "number", downscale: int = 1) -> np.ndarray:
     """Structured events (x, y, t, p) -> int16 frames [T, P, H // d, W // d] of event counts."""
-    from tonic.transforms import ToFrame
-
     if binning not in BINNINGS:
         raise ValueError(f"binning must be one of {BINNINGS}, got {binning!r}")
     W, H, P = sensor_size
@@ -51,20 +52,29 @@ def events_to_frames(events: np.ndarray, sensor_size: tuple[int, int, int], time
         events["x"] //= downscale
         events["y"] //= downscale
     if binning == "number":
-        return _frames_by_number(events, size, time_steps)
-    frames = ToFrame(sensor_size=size, n_time_bins=time_steps)(events)
-    if frames.shape[0] < time_steps:  # fewer events than frames: tonic returns fewer bins
-        pad = np.zeros((time_steps - frames.shape[0], *frames.shape[1:]), dtype=frames.dtype)
-        frames = np.concatenate([frames, pad])
-    return frames.astype(np.int16, copy=False)
+        return _count(events, size, time_steps, _frame_by_number(len(events), time_steps))
+    return _count(events, size, time_steps, _frame_by_time(events["t"], time_steps))
 
 
-def _frames_by_number(events: np.ndarray, size: tuple[int, int, int], time_steps: int) -> np.ndarray:
+def _frame_by_number(n: int, time_steps: int) -> np.ndarray:
     """Frame j counts events [j*(N//T), (j+1)*(N//T)), the last frame up to N (SpikingJelly's split)."""
+    step = n // time_steps
+    return np.minimum(np.arange(n) // step, time_steps - 1) if step else np.full(n, time_steps - 1)
+
+
+def _frame_by_time(t: np.ndarray, time_steps: int) -> np.ndarray:
+    """Frame j holds t0 + j*D/T <= t < t0 + (j+1)*D/T (D = last - first time); t = last goes to frame T-1."""
+    t = t.astype(np.int64)
+    t0, span = int(t.min()), int(t.max() - t.min())
+    if span == 0:
+        return np.zeros(len(t), dtype=np.int64)
+    return np.minimum((t - t0) * time_steps // span, time_steps - 1)  # integer arithmetic: no rounding at edges
+
+
+def _count(events: np.ndarray, size: tuple[int, int, int], time_steps: int, frame: np.ndarray) -> np.ndarray:
+    """Event counts per (frame, polarity, y, x) as int16 [T, P, H, W]."""
     W, H, P = size
     n = len(events)
-    step = n // time_steps
-    frame = np.minimum(np.arange(n) // step, time_steps - 1) if step else np.full(n, time_steps - 1)
     p = (events["p"] != 0).astype(np.int64) if P == 2 else np.zeros(n, dtype=np.int64)
     cell = ((frame * P + p) * H + events["y"].astype(np.int64)) * W + events["x"].astype(np.int64)
     counts = np.bincount(cell, minlength=time_steps * P * H * W)

@@ -28,7 +28,10 @@ print("the first five events (x, y, t in us, p):", [tuple(int(v) for v in e) for
 
 # %% [markdown]
 # Every event as a dot in space-time: $x$ across, time into the page, $y$ up. A moving edge leaves a
-# sheet of events; ON (red) on its leading side, OFF (blue) on its trailing side, where it got darker.
+# sheet of events. For a bright object on a dark background (a digit on N-MNIST's screen, say) the ON
+# events (red) lie on its leading side, where it arrives and pixels get brighter, and the OFF events
+# (blue) on its trailing side, where they get darker. A dark object on a bright background swaps the
+# two, and a textured scene mixes them.
 
 # %%
 fig = plt.figure(figsize=(12, 4.2), layout="constrained")
@@ -51,7 +54,9 @@ plot_event_rate(ev, bin_ms=10);
 #
 # * **by event count** (`binning="number"`, the PLIF paper's): every frame gets the same number of events;
 #   busy moments get short frames, quiet ones long frames;
-# * **by time window** (`binning="time"`): every frame spans the same duration; the counts follow the rate above.
+# * **by time window** (`binning="time"`): every frame spans the same duration, $1/T$ of the time from the
+#   first event to the last (every event is kept: the last ones go into the last frame); the counts follow
+#   the rate above.
 #
 # Same sample, T = 8, both ways (titles: events in each frame):
 
