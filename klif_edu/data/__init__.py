@@ -17,9 +17,11 @@ from .frames import BINNINGS, FrameDataset, events_to_frames
 from .loader import LimitedDataset, dataset_status, load_dataset
 from .registry import DATASETS, DatasetMissing, DatasetSpec, data_root, get_spec
 from .static import ImageTensors
+from .timing import TimingComparison, play_backwards, similarity, timing_comparison
 
 __all__ = [
     "DatasetSpec", "DATASETS", "DatasetMissing", "data_root", "get_spec", "load_dataset",
     "dataset_status", "encode", "ENCODINGS", "events_to_frames", "BINNINGS", "FrameDataset",
     "ImageTensors", "LimitedDataset", "fetch", "download_size",
+    "similarity", "play_backwards", "TimingComparison", "timing_comparison",
 ]

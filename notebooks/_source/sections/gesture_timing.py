@@ -7,9 +7,8 @@
 # it needs the frames in time, and neurons whose state carries from step to step.
 
 # %%
-from klif_edu.data import events_to_frames
+from klif_edu.data import events_to_frames, timing_comparison
 from klif_edu.data.raw import load_events, rotation_events
-from klif_edu.data.timing import timing_comparison
 from klif_edu.plotting import plot_frame_strip
 
 real = load_events(DATASET, "test", index=0, label=3)
