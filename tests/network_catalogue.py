@@ -140,6 +140,20 @@ class OneStepSequences(SolutionNet):
         return torch.stack(out).mean(0).view(-1, 10, 10).mean(2)
 
 
+class SwappedState(SolutionNet):
+    """s and v swapped: the spikes are carried as the state and the state is passed on as spikes."""
+
+    def forward(self, x_seq):
+        v1 = v2 = v3 = None
+        out = []
+        for x in x_seq:
+            v1, s1 = self.sn1.step(self.bn1(self.conv1(x)), v1)
+            v2, s2 = self.sn2.step(self.bn2(self.conv2(self.pool(s1))), v2)
+            v3, s3 = self.sn3.step(self.fc(self.pool(s2).flatten(1)), v3)
+            out.append(s3)
+        return torch.stack(out).mean(0).view(-1, 10, 10).mean(2)
+
+
 class FirstStepOnly(SolutionNet):
     def forward(self, x_seq):
         return super().forward(x_seq[:1].expand_as(x_seq))
@@ -369,7 +383,8 @@ WRONG = {
     "ignores its input": (IgnoresInput, "does not change when the input changes"),
     "forgets V between steps": (ForgetsV, "starts from rest at every time step"),
     "forgets V in one layer": (ForgetsVOneLayer, "`sn2` starts from rest"),
-    "restarts from zeros each step": (ZeroState, "starts from rest at every time step"),
+    "restarts from zeros each step": (ZeroState, "`sn1` gets a state v other than"),
+    "spikes and state swapped": (SwappedState, "in that order"),
     "sequence forward on one step at a time": (OneStepSequences, "restarted from rest"),
     "uses only the first time step": (FirstStepOnly, "only the first time step is used"),
     "skips the last time step": (SkipsLastStep, "time step 3 is never used"),

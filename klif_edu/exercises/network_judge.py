@@ -38,7 +38,8 @@ class _Record:
 
     def __init__(self) -> None:
         self.calls: list[tuple[Neuron, str, tuple[int, ...]]] = []  # (neuron, "step"|"seq", input shape)
-        self.restarts: set[Neuron] = set()  # neurons whose step got v=None (or a new v) after their first step
+        self.restarts: set[Neuron] = set()  # neurons whose step got v=None after their first step
+        self.strangers: set[Neuron] = set()  # ... or a v other than the one their previous step returned
         self.last_v: dict[int, torch.Tensor] = {}
         self.entered: tuple[nn.Module, tuple] | None = None
 
@@ -51,8 +52,10 @@ def _watch() -> Iterator[_Record]:
 
     def step(self, x, v=None):  # noqa: ANN001 - same signature as Neuron.step
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else ()
-        if id(self) in rec.last_v and (v is None or not _same_state(v, rec.last_v[id(self)])):
+        if id(self) in rec.last_v and v is None:
             rec.restarts.add(self)
+        elif id(self) in rec.last_v and not _same_state(v, rec.last_v[id(self)]):
+            rec.strangers.add(self)
         rec.calls.append((self, "step", shape))
         s, v_out = original_step(self, x, v)
         rec.last_v[id(self)] = v_out
@@ -103,9 +106,10 @@ def _explain_failure(err: Exception, rec: _Record, model: nn.Module, shape: tupl
         x = args[0] if args and isinstance(args[0], torch.Tensor) else None
         name = names.get(id(module), type(module).__name__)
         if isinstance(module, nn.Linear) and x is not None and x.shape[-1] != module.in_features:
-            return (f"`{name}` = nn.Linear({module.in_features}, ...) gets {x.shape[-1]} inputs per sample: with a 3x3 "
-                    "kernel, padding=1 keeps each conv's output 28x28, so two 2x2 max-pools leave 7x7 "
-                    "(32 channels: 32*7*7 = 1568); without padding=1 each conv trims a pixel on every side.")
+            return (f"`{name}` = nn.Linear({module.in_features}, ...) gets {x.shape[-1]} inputs per sample: with "
+                    "3x3 kernels, padding=1 keeps each conv's output as large as its input (28x28, then 14x14), so "
+                    "two 2x2 max-pools leave channels x 7 x 7 (32 x 7 x 7 = 1568); without padding=1 each conv "
+                    "trims a pixel on every side.")
         if isinstance(module, nn.Conv2d) and x is not None and x.dim() == 5:
             return (f"`{name}` got a 5-D input {list(x.shape)}, but nn.Conv2d takes one time step [N, C, H, W]: "
                     "loop over x_seq (for x in x_seq) or fold time into the batch (x_seq.flatten(0, 1)).")
@@ -195,9 +199,13 @@ def _check_neurons(model: nn.Module, rec: _Record) -> None:
     if unused:
         raise Mistake(f"`{unused[0]}` is never used in forward: its k would never learn; use it or remove it.")
     if rec.restarts:
-        name = names[id(sorted(rec.restarts, key=lambda n: names[id(n)])[0])]
+        name = min(names[id(n)] for n in rec.restarts)
         raise Mistake(f"`{name}` starts from rest at every time step: carry its state, passing the v that "
                       "step returned to the next step (s, v = neuron.step(current, v)).")
+    if rec.strangers:
+        name = min(names[id(n)] for n in rec.strangers)
+        raise Mistake(f"`{name}` gets a state v other than the one its previous step returned: step returns "
+                      "(spikes, v) in that order; pass that v on unchanged (s, v = neuron.step(current, v)).")
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not convs or not norms:

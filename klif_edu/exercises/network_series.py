@@ -50,6 +50,9 @@ class SolutionNet(nn.Module):
         return rates.view(-1, self.classes, self.voters).mean(2)  # voting: mean rate per class
 
 
+_CODE_HINT = 'Fix that one thing and check again; solution("{name}") shows one way to write it.'
+
+
 def _network_worked(_: Any) -> str:
     return "One way to write it:\n\n```python\n" + inspect.getsource(SolutionNet) + "```"
 
@@ -99,11 +102,7 @@ EXERCISES = [
             "a time loop, and the voting readout. Pass the class itself to check."
         ),
         reference=lambda: SolutionNet,
-        hint=(
-            "Make every layer an attribute in __init__ (self.sn1 = KLIF()), loop over x_seq's first "
-            "dimension calling neuron.step(current, v), average the output spikes over time, then "
-            "average each group of 10 voters."
-        ),
+        hint=_CODE_HINT.format(name="04.network"),
         worked=_network_worked,
         wrong_example=nn.Linear,
         judge=judge_network,
@@ -131,7 +130,7 @@ EXERCISES = [
             "one-hot labels of y [N], as one number (a tensor) that backward() can run through."
         ),
         reference=lambda: loop_solutions.mse_on_rates,
-        hint="Target: F.one_hot(y, 10).float(); square the differences, then take the mean over classes and batch.",
+        hint=_CODE_HINT.format(name="04.loss"),
         worked=_code_worked,
         wrong_example=_sum_of_squares,
         judge=_judge("judge_loss"),
@@ -143,7 +142,7 @@ EXERCISES = [
             "zero_grad, backward, step) that returns the batch's loss as a number."
         ),
         reference=lambda: loop_solutions.train_step,
-        hint="Five lines, in this order: rates, loss (mse_on_rates), zero_grad, backward, step; then return loss.item().",
+        hint=_CODE_HINT.format(name="04.step"),
         worked=_code_worked,
         wrong_example=_step_without_zero_grad,
         judge=_judge("judge_step"),
@@ -156,8 +155,7 @@ EXERCISES = [
             "losses and the test accuracy in %."
         ),
         reference=lambda: loop_solutions.run_epoch,
-        hint=("net.train(), then train_step on every batch of train_loader; then net.eval() and, under "
-              "torch.no_grad(), count rates.argmax(1) == y over all of test_loader; return losses, 100 * correct / total."),
+        hint=_CODE_HINT.format(name="04.epoch"),
         worked=_code_worked,
         wrong_example=_epoch_without_test,
         judge=_judge("judge_epoch"),
