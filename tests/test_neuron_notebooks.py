@@ -112,15 +112,23 @@ assert Net is EXERCISES["04.network"].answer()  # not attempted: the reference n
 assert [n for n, _ in net.named_parameters() if n.endswith('.k')] == ['sn1.k', 'sn2.k', 'sn3.k']"""),
         ("rates = net(x_seq)", """
 assert rates.shape == (8, 10) and 0 <= rates.min() and rates.max() <= 1"""),
-        ("fused = net.sn1(current)", "assert torch.equal(by_step, fused)"),
+        ("fused = net.sn1(current)", """
+assert torch.equal(by_step, fused)
+_shown = by_step[:, 0, channel, row]
+assert _shown.shape == (T, 28) and _shown.sum() >= T  # the raster shows spikes, not an empty background
+assert (x[0, 0, row] > x[0, 0, 0, 0] + 0.5).sum() >= 5  # the row crosses the garment"""),
         ('print(f"MSE on rates', """
+assert mse_on_rates is EXERCISES["04.loss"].answer()  # not attempted: the worked answer goes on
 torch.testing.assert_close(loss, ((rates - F.one_hot(y, 10).float()) ** 2).mean())"""),
         ("loss.backward()\nfor name, p in net.named_parameters():", """
 assert all(m.k.grad is not None and m.k.grad.abs() > 0 for m in (net.sn1, net.sn2, net.sn3))"""),
-        ("for epoch in range(1, EPOCHS + 1):", """
+        ("ok = check(\"04.epoch\", answer)", """
+assert train_step is EXERCISES["04.step"].answer() and run_epoch is EXERCISES["04.epoch"].answer()"""),
+        ("for epoch in tqdm(range(1, EPOCHS + 1)", """
 import math
-assert len(losses) == EPOCHS * len(loader) and all(math.isfinite(v) for v in losses)
-assert history["epochs"][-1]["epoch"] == EPOCHS and len(history["epochs"]) >= 3
+assert len(losses) == EPOCHS * len(train_loader) and all(math.isfinite(v) for v in losses)
+assert [r["epoch"] for r in history["epochs"]] == list(range(EPOCHS + 1))
+assert 0 <= history["epochs"][-1]["test_accuracy"] <= 100
 assert all(abs(k - 1.0) > 1e-4 for k in history["epochs"][-1]["k"].values())  # every k moved"""),
     ],
 }

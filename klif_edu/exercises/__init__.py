@@ -169,5 +169,5 @@ def solution(name: str, run: Any = None) -> Solution:
         raise KeyError(f"There is no exercise called {name!r}; known exercises: {', '.join(EXERCISES)}")
     ex = EXERCISES[name]
     answer = ex.answer(run)
-    shown = answer.__name__ if isinstance(answer, type) else f"{answer:.4g}" if isinstance(answer, float) else str(answer)
+    shown = answer.__name__ if callable(answer) else f"{answer:.4g}" if isinstance(answer, float) else str(answer)
     return Solution(f"**{ex.name}**: {ex.question}\n\nAnswer: **{shown}**. {ex.worked(answer)}")

@@ -1,8 +1,10 @@
-"""Exercises of notebook 04 (build a network): the student's nn.Module and the MSE-on-rates loss.
+"""Exercises of notebook 04 (build and train a network): the student's nn.Module, the MSE on rates
+by hand, and the training loop (loss function, one step, one epoch with its test pass).
 
-The network exercise takes code, not a number: ``check("04.network", MyNet)`` builds the class
-with no arguments, runs it on a fixed batch and says what is missing. The worked answer is
-``SolutionNet`` below, shown by ``solution("04.network")``.
+The code exercises take code, not a number: ``check("04.network", MyNet)`` probes the class's
+behaviour (``network_judge``), ``check("04.loss" | "04.step" | "04.epoch", fn)`` runs the function
+(``loop_judge``). The worked answers are ``SolutionNet`` below and ``loop_solutions``, shown by
+``solution(name)``; the notebook goes on with them until a student's own version passes.
 """
 from __future__ import annotations
 
@@ -14,12 +16,11 @@ from torch import nn
 
 from ..neurons import KLIF
 from ..steps import loss_of
+from . import loop_solutions
 from ._exercise import Exercise
+from .network_judge import PROBE_SHAPE, judge_network
 
 __all__ = ["SolutionNet", "judge_network", "PROBE_SHAPE", "EXERCISES"]
-
-PROBE_SHAPE = (4, 3, 1, 28, 28)  # [T, N, C, H, W]: what check("04.network", ...) feeds the network
-
 
 class SolutionNet(nn.Module):
     """conv-BN-KLIF, pool, conv-BN-KLIF, pool, linear-KLIF with 10 voters per class; x [T, N, 1, 28, 28]."""
@@ -49,50 +50,41 @@ class SolutionNet(nn.Module):
         return rates.view(-1, self.classes, self.voters).mean(2)  # voting: mean rate per class
 
 
-def _build(answer: Any) -> nn.Module:
-    if isinstance(answer, nn.Module):
-        return answer
-    if isinstance(answer, type) and issubclass(answer, nn.Module):
-        return answer()
-    raise TypeError(f"expected your nn.Module subclass (the class itself), got {type(answer).__name__}")
-
-
-def judge_network(answer: Any) -> str | None:
-    """None when ``answer`` (an nn.Module subclass or instance) is a trainable conv-BN-KLIF
-    classifier of [T, N, 1, 28, 28] into 10 class rates; else what is wrong, in one sentence."""
-    try:
-        model = _build(answer)
-    except Exception as err:  # noqa: BLE001 - the student's constructor may fail in any way
-        return f"Could not build it with no arguments ({type(err).__name__}: {err})."
-    kinds = [type(m) for m in model.modules()]
-    klifs = [m for m in model.modules() if isinstance(m, KLIF)]
-    if nn.Conv2d not in kinds or not any(issubclass(k, nn.modules.batchnorm._BatchNorm) for k in kinds):
-        return "It needs at least one nn.Conv2d followed by an nn.BatchNorm2d."
-    if len(klifs) < 2:
-        return f"It has {len(klifs)} KLIF layer(s); give every conv and the output layer its own KLIF."
-    params = {id(p) for p in model.parameters()}
-    if any(id(n.k) not in params for n in klifs):
-        return "A KLIF's k is not among model.parameters(): make each KLIF an attribute (self.sn1 = KLIF())."
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(PROBE_SHAPE, generator=gen)
-    model.train()
-    try:
-        rates = model(x)
-    except Exception as err:  # noqa: BLE001
-        return f"The forward pass on x of shape {list(PROBE_SHAPE)} failed ({type(err).__name__}: {err})."
-    if not isinstance(rates, torch.Tensor) or tuple(rates.shape) != (PROBE_SHAPE[1], 10):
-        shape = tuple(rates.shape) if isinstance(rates, torch.Tensor) else type(rates).__name__
-        return f"For x of shape {list(PROBE_SHAPE)} it should return rates of shape [3, 10], got {shape}."
-    if float(rates.detach().min()) < 0 or float(rates.detach().max()) > 1:
-        return "Its outputs should be firing rates in [0, 1] (mean of spikes over time and voters)."
-    rates.sum().backward()
-    if any(n.k.grad is None for n in klifs):
-        return "No gradient reached every k: are all KLIF layers used in forward?"
-    return None
+_CODE_HINT = 'Fix that one thing and check again; solution("{name}") shows one way to write it.'
 
 
 def _network_worked(_: Any) -> str:
     return "One way to write it:\n\n```python\n" + inspect.getsource(SolutionNet) + "```"
+
+
+def _code_worked(answer: Any) -> str:
+    return "One way to write it:\n\n```python\n" + inspect.getsource(answer) + "```"
+
+
+def _judge(name: str):
+    """The loop judge ``name``, imported when a check runs (it builds networks of this module)."""
+    def judge(answer: Any) -> str | None:
+        from . import loop_judge
+
+        return getattr(loop_judge, name)(answer)
+    return judge
+
+
+def _sum_of_squares(rates: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return ((rates - torch.nn.functional.one_hot(y, 10).float()) ** 2).sum()
+
+
+def _step_without_zero_grad(net: nn.Module, optimiser: torch.optim.Optimizer, x_seq: torch.Tensor,
+                            y: torch.Tensor) -> float:
+    loss = loop_solutions.mse_on_rates(net(x_seq), y)
+    loss.backward()
+    optimiser.step()
+    return loss.item()
+
+
+def _epoch_without_test(net: nn.Module, optimiser: torch.optim.Optimizer, train_loader, test_loader, T: int):
+    net.train()
+    return [loop_solutions.train_step(net, optimiser, x.expand(T, *x.shape), y) for x, y in train_loader], 0.0
 
 
 def _mse(rates: list[float], label: int) -> float:
@@ -110,11 +102,7 @@ EXERCISES = [
             "a time loop, and the voting readout. Pass the class itself to check."
         ),
         reference=lambda: SolutionNet,
-        hint=(
-            "Make every layer an attribute in __init__ (self.sn1 = KLIF()), loop over x_seq's first "
-            "dimension calling neuron.step(current, v), average the output spikes over time, then "
-            "average each group of 10 voters."
-        ),
+        hint=_CODE_HINT.format(name="04.network"),
         worked=_network_worked,
         wrong_example=nn.Linear,
         judge=judge_network,
@@ -134,5 +122,42 @@ EXERCISES = [
         wrong_example=0.24,
         mistakes=((lambda: 0.24, "That is the sum of squares; the mean divides by the 10 classes."),),
         atol=1e-4,
+    ),
+    Exercise(
+        name="04.loss",
+        question=(
+            "Write mse_on_rates(rates, y): the mean squared error between the class rates [N, 10] and the "
+            "one-hot labels of y [N], as one number (a tensor) that backward() can run through."
+        ),
+        reference=lambda: loop_solutions.mse_on_rates,
+        hint=_CODE_HINT.format(name="04.loss"),
+        worked=_code_worked,
+        wrong_example=_sum_of_squares,
+        judge=_judge("judge_loss"),
+    ),
+    Exercise(
+        name="04.step",
+        question=(
+            "Write train_step(net, optimiser, x_seq, y): one optimisation step on a batch (forward, loss, "
+            "zero_grad, backward, step) that returns the batch's loss as a number."
+        ),
+        reference=lambda: loop_solutions.train_step,
+        hint=_CODE_HINT.format(name="04.step"),
+        worked=_code_worked,
+        wrong_example=_step_without_zero_grad,
+        judge=_judge("judge_step"),
+    ),
+    Exercise(
+        name="04.epoch",
+        question=(
+            "Write run_epoch(net, optimiser, train_loader, test_loader, T): one epoch of training (every batch "
+            "directly encoded over T steps and passed to train_step), then a test pass; return the list of batch "
+            "losses and the test accuracy in %."
+        ),
+        reference=lambda: loop_solutions.run_epoch,
+        hint=_CODE_HINT.format(name="04.epoch"),
+        worked=_code_worked,
+        wrong_example=_epoch_without_test,
+        judge=_judge("judge_epoch"),
     ),
 ]
