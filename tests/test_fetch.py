@@ -18,9 +18,11 @@ import pytest
 
 from klif_edu.cli import main
 from klif_edu.data import DatasetMissing, dataset_status, download_size, fetch, load_dataset
+from klif_edu.data.download import download_file
 from klif_edu.data.fetch import Resource
 
 fetch_mod = importlib.import_module("klif_edu.data.fetch")  # the module (klif_edu.data.fetch is the function)
+download_mod = importlib.import_module("klif_edu.data.download")
 
 
 @pytest.fixture(autouse=True)
@@ -127,10 +129,10 @@ def test_an_interrupted_download_continues_with_a_range_request(tmp_path, monkey
         start = int(request.get_header("Range").split("=")[1].rstrip("-"))
         return _Partial(payload[start:])
 
-    monkeypatch.setattr(fetch_mod.urllib.request, "urlopen", server)
+    monkeypatch.setattr(download_mod.urllib.request, "urlopen", server)
     target = tmp_path / "blob.bin"
     (tmp_path / "blob.bin.part").write_bytes(payload[:1000])
-    fetch_mod._download("https://example.invalid/blob.bin", target, progress=False, timeout=5)
+    download_file("https://example.invalid/blob.bin", target, progress=False, timeout=5)
     assert target.read_bytes() == payload and not (tmp_path / "blob.bin.part").exists()
     assert seen == [("bytes=1000-", 5)]
 
