@@ -69,3 +69,20 @@ def test_activation_memory_is_measured_per_sample():
     assert three > one > 0
     per = gpu_memory.per_sample_bytes("fashion-mnist", "small", 4, torch.device("cpu"))
     assert per == pytest.approx((three - one) / 2, rel=0.25)
+
+
+def test_doctor_prints_the_gpu_lesson_estimate(monkeypatch):
+    from klif_edu import doctor
+
+    assert "not a GPU" in doctor.check_lesson_memory(torch.device("cpu"))
+    calls = []
+
+    def fake(dataset, arch, T, device, full_batch):
+        calls.append((dataset, T))
+        return gpu_batch(dataset, arch, T, device, full_batch, free=30 * GiB, per_sample=int(0.8 * GiB))
+
+    monkeypatch.setattr(gpu_memory, "gpu_batch", fake)
+    line = doctor.check_lesson_memory(torch.device("cuda"))
+    assert calls == [("fashion-mnist", 8), ("dvs-gesture", 20)]
+    assert "dvs-gesture (paper network, T=20): activations 819 MiB per sample (measured), 30.0 GiB free: batch 16" \
+        in line
