@@ -279,3 +279,46 @@ def test_a_failed_fetch_all_leaves_no_empty_dataset_folders(tmp_path, monkeypatc
     assert main(["fetch", "all", "--data-dir", str(share)]) == 2  # no network here
     assert "not fetched" in capsys.readouterr().err
     assert not share.exists() or not [p for p in share.rglob("*")]
+
+
+@pytest.fixture
+def read_only_share(tmp_path, monkeypatch):
+    """A data folder on a read-only file system (as root, chmod would not stop us: the OS calls are faked)."""
+    import errno
+    import os
+    import pathlib
+
+    share = tmp_path / "ro-share"
+    share.mkdir()
+    real_access, real_mkdir = os.access, pathlib.Path.mkdir
+
+    def access(path, mode, *args, **kwargs):
+        inside = str(pathlib.Path(path).absolute()).startswith(str(share))
+        return False if inside and mode & os.W_OK else real_access(path, mode, *args, **kwargs)
+
+    def mkdir(self, *args, **kwargs):
+        if str(self.absolute()).startswith(str(share)):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(pathlib.Path, "mkdir", mkdir)
+    monkeypatch.setattr(static, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    return share
+
+
+def test_notebook_first_data_cell_on_a_read_only_share_falls_back_quietly(read_only_share, monkeypatch, capsys):
+    from IPython.core.formatters import DisplayFormatter
+
+    from klif_edu.experiment import ensure_dataset, plan_run
+
+    monkeypatch.delenv("KLIF_EDU_QUICK", raising=False)
+    monkeypatch.setenv("KLIF_EDU_DATA", str(read_only_share))
+    on_disk = ensure_dataset("mnist")  # notebook 05's first data cell: no OSError traceback
+    out = capsys.readouterr().out
+    assert not on_disk and "read-only" in out and "stand-in trains" in out
+    assert DisplayFormatter().format(on_disk) == ({}, {})  # no bare `False` under the cell
+    plan = plan_run("mnist", mode="lesson", device="cpu")
+    assert plan.stand_in and "STAND-IN DATA" in plan.banner()
+    assert not list(read_only_share.iterdir())
+    assert main(["fetch", "mnist"]) == 2 and "read-only" in capsys.readouterr().err
