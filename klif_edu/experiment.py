@@ -83,9 +83,12 @@ def _ensure(dataset: str, download_large: bool, data_dir: str | os.PathLike | No
     from .data import DatasetMissing, fetch
     from .data.fetch import LARGE, download_size
 
+    from .data import dataset_status
+
     spec = _spec(dataset)
-    if dataset_present(spec.name, data_dir):
-        print(f"{spec.name}: on disk under {data_root_for(data_dir)}")
+    row = next(r for r in dataset_status(data_dir) if r["name"] == spec.name)
+    if row["present"]:
+        print(f"{spec.name}: on disk in {row['path']}")  # where it really is (a system copy, perhaps)
         return True
     if decide_mode(mode)[0] == "test":
         print(f"{spec.name} is not on disk; test mode downloads nothing, so the embedded stand-in trains.")
