@@ -8,8 +8,10 @@
     klif-edu study --dataset fashion-mnist --seeds 5 --limit-train 5000   # paired multi-seed comparison
     klif-edu doctor                                # one-minute self-check of the install and device
 
-Bad arguments, a missing dataset, an unusable device or checkpoint print one short message
-to stderr and exit with code 2 (a diverged run: 1; Ctrl-C: 130), never a traceback.
+Every sub-command handles errors the same way (``main``): bad arguments, a missing dataset, a
+failed download, an unusable device or checkpoint print one short message to stderr and exit
+with code 2 (a diverged run: 1; Ctrl-C: 130), never a traceback; ``--debug`` shows the
+traceback instead. A traceback without --debug is a bug.
 """
 from __future__ import annotations
 
@@ -63,6 +65,7 @@ def _budget_arguments(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (sub-commands demo, train, datasets, fetch, lesson, study, doctor)."""
     parser = argparse.ArgumentParser(prog="klif-edu", description="KLIF spiking neurons for teaching.")
+    parser.add_argument("--debug", action="store_true", help="show a Python traceback for errors (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True,
                                 metavar="{demo,train,datasets,fetch,lesson,study,doctor}")
 
@@ -107,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     fe = sub.add_parser("fetch", help="download datasets with progress, checksums and resume (NAME or all)")
     fe.add_argument("name", help="a dataset name (see `klif-edu datasets`) or all")
     fe.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    fe.add_argument("--mirror", default=None, help="a class mirror (URL or folder) with the same files and "
+                    "checksums, used instead of the official servers")
 
     le = sub.add_parser("lesson", help="run a training notebook's KLIF and LIF runs ahead of class "
                         "(the notebook then picks them up)")
@@ -114,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     le.add_argument("--mode", default="lesson", choices=("lesson", "full", "test"))
     le.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
     le.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    for command in sub.choices.values():  # --debug also after the sub-command
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show a Python traceback for errors (for bug reports)")
     return parser
 
 
@@ -162,7 +170,7 @@ def _fetch(args: argparse.Namespace) -> int:
     failed = []
     for name in names:
         try:
-            root = fetch(name, args.data_dir)
+            root = fetch(name, args.data_dir, mirror=args.mirror)
             print(f"{name}: ready under {root}")
         except DatasetMissing as err:
             print(f"klif-edu fetch: {err}", file=sys.stderr)
@@ -175,17 +183,12 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _lesson(args: argparse.Namespace) -> int:
-    from .data import DATASETS, DatasetMissing
+    from .data import DATASETS
     from .experiment import compare_neurons
 
     if args.name not in DATASETS:
         return _fail("lesson", f"unknown dataset {args.name!r}; choose one of: {', '.join(DATASETS)}")
-    try:
-        cmp = compare_neurons(args.name, mode=args.mode, device=args.device, data_dir=args.data_dir)
-    except DatasetMissing as err:
-        return _fail("lesson", err)
-    except KeyboardInterrupt:
-        return _fail("lesson", "interrupted", EXIT_INTERRUPTED)
+    cmp = compare_neurons(args.name, mode=args.mode, device=args.device, data_dir=args.data_dir)
     for neuron, result in cmp.results.items():
         m = result.metrics
         print(f"{neuron}: test accuracy {m['test_accuracy']:.4f}, {m['wall_time_s']:.0f} s, in {result.out}")
@@ -193,10 +196,8 @@ def _lesson(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .checkpoint import CheckpointError
-    from .data import DATASETS, DatasetMissing
-    from .device import DeviceUnavailable
-    from .training import RunExists, TrainConfig, TrainingDiverged, train
+    from .data import DATASETS
+    from .training import TrainConfig, train
 
     if args.dataset not in DATASETS:
         return _fail("train", f"unknown dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")
@@ -211,10 +212,6 @@ def _train(args: argparse.Namespace) -> int:
     try:
         config.check()
         result = train(config)
-    except (DatasetMissing, DeviceUnavailable, RunExists, CheckpointError, ValueError) as err:
-        return _fail("train", err)
-    except TrainingDiverged as err:
-        return _fail("train", err, EXIT_DIVERGED)
     except KeyboardInterrupt:
         out = args.out or f"runs/{args.dataset}-{args.neuron}-{args.arch}"
         return _fail("train", f"interrupted; epochs already finished are saved in {out}/checkpoint.pt, "
@@ -230,11 +227,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
-    from .checkpoint import CheckpointError
-    from .data import DATASETS, DatasetMissing
-    from .device import DeviceUnavailable
-    from .study import StudyConfig, StudyMismatch, report, run_study, save_figure
-    from .training import TrainingDiverged
+    from .data import DATASETS
+    from .study import StudyConfig, report, run_study, save_figure
 
     if args.dataset not in DATASETS:
         return _fail("study", f"unknown dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")
@@ -249,10 +243,6 @@ def _study(args: argparse.Namespace) -> int:
     try:
         config.check()
         summary = run_study(config, say=say)
-    except (DatasetMissing, DeviceUnavailable, StudyMismatch, CheckpointError, ValueError) as err:
-        return _fail("study", err)
-    except TrainingDiverged as err:
-        return _fail("study", err, EXIT_DIVERGED)
     except KeyboardInterrupt:
         return _fail("study", f"interrupted; finished runs and epochs are saved in {config.out_dir}, "
                      "continue with the same command and --resume", EXIT_INTERRUPTED)
@@ -276,13 +266,10 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .data import DatasetMissing
     from .demo import run_demo
 
     try:
         summary = run_demo(out=args.out, quick=True if args.quick else None)
-    except DatasetMissing as err:
-        return _fail("demo", err)
     except KeyboardInterrupt:
         return _fail("demo", "interrupted", EXIT_INTERRUPTED)
     print(f"wrote {summary['summary']} and {len(summary['figures'])} figures in {summary['out']}")
@@ -297,7 +284,32 @@ def main(argv: list[str] | None = None) -> int:
         return int(stop.code or 0) if not isinstance(stop.code, str) else EXIT_USAGE
     handlers = {"demo": _demo, "train": _train, "datasets": _datasets, "fetch": _fetch, "lesson": _lesson,
                 "study": _study, "doctor": _doctor}
-    return handlers[args.command](args)
+    try:
+        return handlers[args.command](args)
+    except _known_errors() as err:  # the package's own errors: one line, never a traceback (--debug: one)
+        if args.debug:
+            raise
+        from .training import TrainingDiverged
+
+        return _fail(args.command, err, EXIT_DIVERGED if isinstance(err, TrainingDiverged) else EXIT_USAGE)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        return _fail(args.command, "interrupted", EXIT_INTERRUPTED)
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """Errors klif-edu raises on purpose, each with a message that says what to do (not bugs)."""
+    from .checkpoint import CheckpointError
+    from .data import DatasetMissing
+    from .data.download import DownloadError
+    from .data.extract import UnsafeArchive
+    from .device import DeviceUnavailable
+    from .study import StudyMismatch
+    from .training import RunExists, TrainingDiverged
+
+    return (DatasetMissing, DownloadError, UnsafeArchive, DeviceUnavailable, CheckpointError, RunExists,
+            StudyMismatch, TrainingDiverged, ValueError)
 
 
 if __name__ == "__main__":

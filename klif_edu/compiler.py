@@ -15,27 +15,51 @@ from typing import Any, Callable, Hashable
 
 import torch
 
-__all__ = ["Compiled", "compiled_for", "compiler_unavailable", "graph_input"]
+__all__ = ["Compiled", "compiled_for", "compiler_unavailable", "compile_failed", "graph_input"]
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """``err`` and what caused it (``__cause__``, ``__context__``, dynamo's ``inner_exception``)."""
+    found, todo = [], [err]
+    while todo:
+        e = todo.pop()
+        if e is None or any(e is f for f in found):
+            continue
+        found.append(e)
+        todo += [e.__cause__, e.__context__, getattr(e, "inner_exception", None)]
+    return found
+
+
+def _computation_error(chain: list[BaseException]) -> bool:
+    """An error of the computation itself (out of memory, a device error, a shape error in the code)."""
+    from torch._dynamo.exc import TorchRuntimeError
+
+    oom = (torch.OutOfMemoryError, getattr(torch, "AcceleratorError", torch.OutOfMemoryError))
+    return isinstance(chain[0], TorchRuntimeError) or any(isinstance(e, oom) for e in chain)
 
 
 def compiler_unavailable(err: BaseException) -> bool:
-    """True when ``err`` means torch.compile cannot build code here (no C++ compiler, no triton, ...).
+    """True when ``err`` means torch.compile cannot build code on this machine (no C++ compiler, no triton, ...).
 
-    Errors of the computation itself (CUDA out of memory, a device error, a bad input) are not:
-    they would happen in the eager loop too, and swallowing them would hide the cause.
+    Errors of the computation itself (CUDA out of memory, a device error, a shape error that dynamo
+    found while tracing, a bad input) are not: they would happen in the eager loop too, and
+    swallowing them would hide the cause. Nor is a loop dynamo could not compile (``compile_failed``).
     """
-    from torch._dynamo.exc import TorchDynamoException
     from torch._inductor import exc as inductor_exc
 
-    chain, seen = err, set()
-    while chain is not None and id(chain) not in seen:  # e.g. an OOM while autotuning, wrapped by dynamo
-        if isinstance(chain, (torch.OutOfMemoryError, getattr(torch, "AcceleratorError", torch.OutOfMemoryError))):
-            return False
-        seen.add(id(chain))
-        chain = chain.__cause__ or chain.__context__
-    compiler = (TorchDynamoException, inductor_exc.InvalidCxxCompiler, inductor_exc.CppCompileError,
-                inductor_exc.TritonMissing, inductor_exc.GPUTooOldForTriton, ImportError)
-    return isinstance(err, compiler)
+    chain = _chain(err)
+    if _computation_error(chain):
+        return False
+    toolchain = (inductor_exc.InvalidCxxCompiler, inductor_exc.CppCompileError, inductor_exc.TritonMissing,
+                 inductor_exc.GPUTooOldForTriton, ImportError)
+    return any(isinstance(e, toolchain) for e in chain)
+
+
+def compile_failed(err: BaseException) -> bool:
+    """True when dynamo or inductor failed on this loop (a torch.compile limitation), the machine being fine."""
+    from torch._dynamo.exc import TorchDynamoException
+
+    return isinstance(err, TorchDynamoException) and not _computation_error(_chain(err))
 
 
 def _first_line(err: BaseException) -> str:
@@ -48,20 +72,21 @@ class Compiled:
 
     Each loop is compiled from a private copy of its code: dynamo keeps its cache, and its
     limit of 8 recompilations, per code object, so one configuration's and T's variants
-    (keep_h, dtype) do not use up another's. Only a compiler that cannot work here
-    (``torch.compile`` refusing this platform, a missing C++ compiler or triton, a
-    dynamo/inductor failure) switches to the eager loops; any other error (out of memory,
-    a device error, ...) is raised as it is.
+    (keep_h, dtype) do not use up another's. A compiler that cannot work here
+    (``torch.compile`` refusing this platform, a missing C++ compiler or triton) or a loop
+    dynamo/inductor fails to compile switches to the eager loops, each with its own message;
+    any other error (out of memory, a device error, a shape error dynamo found while tracing,
+    ...) is raised as it is.
     """
 
     def __init__(self) -> None:
         self.fns: dict[Callable, Callable] = {}
         self.failed = False
 
-    def _fallback(self, err: BaseException) -> None:
+    def _fallback(self, err: BaseException, what: str = "torch.compile is not usable here") -> None:
         self.failed = True
         warnings.warn(
-            f"klif-edu: torch.compile is not usable here ({type(err).__name__}: {_first_line(err)}); "
+            f"klif-edu: {what} ({type(err).__name__}: {_first_line(err)}); "
             "falling back to the eager fused path (same numbers, slower).",
             RuntimeWarning,
             stacklevel=3,
@@ -81,9 +106,13 @@ class Compiled:
         try:
             return fn(*args)
         except Exception as err:
-            if not compiler_unavailable(err):
+            if compiler_unavailable(err):
+                self._fallback(err)
+            elif compile_failed(err):
+                self._fallback(err, "torch.compile could not compile this loop (a torch.compile limitation, "
+                                    "not a fault of this machine)")
+            else:
                 raise
-            self._fallback(err)
         return eager(*args)
 
 

@@ -224,11 +224,28 @@ def check_speed(device: torch.device, quick: bool | None = None) -> str:
             f"(compiled/eager {ips['compiled'] / ips['eager']:.2f}x; {what}; synthetic data{load})")
 
 
+def check_lesson_memory(device: torch.device) -> str:
+    """On a GPU: the lesson batch its free memory allows (klif_edu.gpu_memory) for two paper networks."""
+    if device.type != "cuda":
+        return "not a GPU: lesson budgets come from the CPU table (klif_edu.modes.LESSON_CPU)"
+    from .data import get_spec
+    from .gpu_memory import gpu_batch
+    from .models import PAPER_TIME_STEPS
+    from .modes import FULL
+
+    lines = []
+    for name in ("fashion-mnist", "dvs-gesture"):
+        T = PAPER_TIME_STEPS.get(name, get_spec(name).time_steps)
+        lines.append(f"{name} (paper network, T={T}): {gpu_batch(name, 'paper', T, device, FULL['batch_size'])}")
+    return "; ".join(lines)
+
+
 CHECKS: tuple[tuple[str, Callable[[torch.device], str]], ...] = (
     ("fused path = reference equations", check_reference),
     ("training step", check_training_step),
     ("compiled backend", check_compiled),
     ("training speed", check_speed),
+    ("GPU lesson batch from memory", check_lesson_memory),
 )
 
 

@@ -46,19 +46,49 @@ __all__ = [
     "ensure_dataset",
 ]
 
+class OnDisk:
+    """Whether a dataset is on disk: true or false like a bool, and silent as a notebook cell's last line
+    (``ensure_dataset`` has already printed what happened)."""
+
+    def __init__(self, dataset: str, present: bool) -> None:
+        self.dataset, self.present = dataset, bool(present)
+
+    def __bool__(self) -> bool:
+        return self.present
+
+    def __eq__(self, other: object) -> bool:
+        return self.present == bool(other) if isinstance(other, (bool, OnDisk)) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"OnDisk({self.dataset!r}, present={self.present})"
+
+    def _ipython_display_(self) -> None:  # a cell ending in ensure_dataset(...) shows only the printed lines
+        pass
+
+
 def ensure_dataset(dataset: str, download_large: bool = False, data_dir: str | os.PathLike | None = None,
-                   mode: str | None = None) -> bool:
-    """Fetch a missing dataset for a notebook; return whether it is on disk now.
+                   mode: str | None = None) -> OnDisk:
+    """Fetch a missing dataset for a notebook; return whether it is on disk now (true/false like a bool).
 
     Small sets download on their own; the large event sets only with ``download_large=True``.
-    Test mode never downloads. What happened, and what to do, is printed either way.
+    Test mode never downloads. What happened, and what to do, is printed either way (a read-only
+    data folder is never written: the stand-in trains, and the message says how to get the data).
     """
+    return OnDisk(_spec(dataset).name, _ensure(dataset, download_large, data_dir, mode))
+
+
+def _ensure(dataset: str, download_large: bool, data_dir: str | os.PathLike | None, mode: str | None) -> bool:
     from .data import DatasetMissing, fetch
     from .data.fetch import LARGE, download_size
 
+    from .data import dataset_status
+
     spec = _spec(dataset)
-    if dataset_present(spec.name, data_dir):
-        print(f"{spec.name}: on disk under {data_root_for(data_dir)}")
+    row = next(r for r in dataset_status(data_dir) if r["name"] == spec.name)
+    if row["present"]:
+        print(f"{spec.name}: on disk in {row['path']}")  # where it really is (a system copy, perhaps)
         return True
     if decide_mode(mode)[0] == "test":
         print(f"{spec.name} is not on disk; test mode downloads nothing, so the embedded stand-in trains.")

@@ -23,6 +23,8 @@ from typing import Any
 from .device import explain_device
 from .environment import QUICK_ENV, source_root
 from .environment import is_quick as is_quick_env
+from . import gpu_memory
+from .gpu_memory import gpu_batch
 from .training import TrainConfig
 
 __all__ = ["MODES", "FULL", "TEST", "QUICK", "QUICK_EVENT_FRAMES", "Budget", "LESSON_CPU", "LESSON_GPU",
@@ -43,7 +45,7 @@ STAND_IN = {"static": "embedded-fashion-mnist", "events": "embedded-events"}
 DATASET_SIZES: dict[str, tuple[int, int]] = {
     "mnist": (60_000, 10_000), "fashion-mnist": (60_000, 10_000), "cifar10": (50_000, 10_000),
     "nmnist": (60_000, 10_000), "cifar10-dvs": (9_000, 1_000), "dvs-gesture": (1_077, 264),
-    "embedded-fashion-mnist": (2_000, 500), "embedded-events": (2_000, 500),
+    "embedded-fashion-mnist": (2_000, 500), "embedded-events": (600, 200),  # as in data/embedded
 }
 
 
@@ -89,16 +91,17 @@ LESSON_CPU: dict[str, Budget] = {
                                      "all 2,000 embedded images, 6 epochs: the demo's budget, about 20 s per neuron",
                                      "about 82 % (measured with this budget: KLIF 82.2 %, LIF 82.4 %; 500 test "
                                      "images, so a point or two between runs is noise)"),
-    "embedded-events": Budget("small", 8, None, None, _EVENTS_CPU.format(t=8, n="all 2,000", e=8, m=1)
+    "embedded-events": Budget("small", 8, None, None, _EVENTS_CPU.format(t=8, n="all 600", e=8, m=1)
                               + " (lr 2e-3: with 4 epochs at 1e-3 k moved only 0.02)",
                               "about 75 % on the simulated events (measured: KLIF 76.5 %, k up to 1.07; "
                               "not a real event dataset)", time_steps=8, lr=2e-3),
 }
 _GPU = "a GPU trains the paper's network on a subset in about 1 min per neuron (estimate: no GPU was lent here)"
-#: Lesson budgets on a CUDA GPU: the paper's network on a subset, about 2 min for KLIF + LIF.
+#: Lesson budgets on a CUDA GPU: the paper's network on a subset, about 2 min for KLIF + LIF. The
+#: batch here is the most a lesson uses (the full run's); ``gpu_batch`` lowers it to what fits in memory.
 LESSON_GPU: dict[str, Budget] = {
     name: Budget("paper", epochs, limit, limit_test, _GPU, f"a few points below the full run ({_GUESS})",
-                 batch_size=32, lr=1e-3)
+                 batch_size=FULL["batch_size"], lr=1e-3)
     for name, epochs, limit, limit_test in (
         ("mnist", 4, 20_000, 5_000), ("fashion-mnist", 4, 20_000, 5_000), ("cifar10", 4, 10_000, 2_000),
         ("nmnist", 3, 10_000, 2_000), ("cifar10-dvs", 6, 2_000, 500), ("dvs-gesture", 10, None, None))
@@ -290,13 +293,24 @@ def plan_run(dataset: str, arch: str | None = None, quick: bool | None = None, o
     reasons.append(f"{dev.type} ({why_dev})")
     train_dataset = spec.name if present else STAND_IN[spec.kind]
     settings, why, expect = _budget(mode, train_dataset, spec.kind, dev.type, arch)
+    if epochs is not None and epochs != settings["epochs"] and why:  # the table's reason was for its own epochs
+        expect = f"measured or estimated for {settings['epochs']} epochs, not {epochs}: {expect}" if expect else ""
+        why = f"epochs={epochs} as asked, not this table's {settings['epochs']} (its budget: {why})"
+    if arch is not None and arch != settings["arch"] and why:
+        why = f"arch={arch!r} as asked, not this table's {settings['arch']!r} (its budget: {why})"
+        expect = ""  # the table's expectation was for its own network
     if arch is not None:
         settings["arch"] = arch
     if epochs is not None:
         settings["epochs"] = epochs
     out = Path(out) if out is not None else runs_root() / f"{spec.name}-{mode}"
-    return Plan(dataset=spec.name, train_dataset=train_dataset, mode=mode, reasons=reasons, arch=settings["arch"],
+    plan = Plan(dataset=spec.name, train_dataset=train_dataset, mode=mode, reasons=reasons, arch=settings["arch"],
                 epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"],
                 limit_train=settings.get("limit_train"), limit_test=settings.get("limit_test"),
                 time_steps=settings.get("time_steps"), device=device, out=out, seed=seed,
                 why_budget=why, expect=expect)
+    if dev.type == "cuda" and mode == "lesson" and plan.arch == "paper":
+        memory = gpu_batch(plan.train_dataset, plan.arch, plan.T, dev, min(plan.batch_size, FULL["batch_size"]))
+        plan.batch_size = memory.batch
+        plan.why_budget += f"; batch from GPU memory: {memory}"
+    return plan

@@ -104,3 +104,45 @@ def test_help_exits_0(capsys):
 def test_python_dash_m_works():
     done = subprocess.run([sys.executable, "-m", "klif_edu", "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "demo" in done.stdout and "train" in done.stdout
+
+
+# --- one error path: every sub-command turns the package's errors into one line ----------------
+def test_lesson_on_cuda_without_a_gpu_is_one_line(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    assert main(["lesson", "embedded-fashion-mnist", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("klif-edu lesson: error: device 'cuda'") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    with pytest.raises(Exception, match="device 'cuda'"):  # --debug: the traceback, for a bug report
+        main(["--debug", "lesson", "embedded-fashion-mnist", "--device", "cuda"])
+
+
+@pytest.mark.parametrize("error,code", [("checkpoint", 2), ("diverged", 1)])
+def test_lesson_turns_a_damaged_checkpoint_or_a_diverged_run_into_one_line(error, code, tmp_path, monkeypatch,
+                                                                           capsys):
+    import klif_edu.experiment as experiment
+    from klif_edu.checkpoint import CheckpointError
+    from klif_edu.training import TrainingDiverged
+
+    def train(config, spec=None):
+        if error == "checkpoint":
+            raise CheckpointError(f"{config.out}/checkpoint.pt is not a readable checkpoint; delete it")
+        raise TrainingDiverged("the loss became NaN in epoch 1, step 3; try a smaller --lr")
+
+    monkeypatch.setenv("KLIF_EDU_RUNS", str(tmp_path))
+    monkeypatch.setattr(experiment, "train", train)
+    assert main(["lesson", "embedded-fashion-mnist", "--mode", "test"]) == code
+    err = capsys.readouterr().err
+    assert "klif-edu lesson: error: " in err and ("checkpoint.pt" in err or "NaN" in err)
+    assert "Traceback" not in err
+    with pytest.raises((CheckpointError, TrainingDiverged)):
+        main(["lesson", "embedded-fashion-mnist", "--mode", "test", "--debug"])
+
+
+def test_a_bug_is_not_disguised_as_a_message(monkeypatch):
+    import klif_edu.experiment as experiment
+
+    monkeypatch.setattr(experiment, "compare_neurons", lambda *a, **k: [][0])
+    with pytest.raises(IndexError):
+        main(["lesson", "embedded-fashion-mnist", "--mode", "test"])

@@ -93,3 +93,26 @@ def test_compiler_errors_fall_back_once():
     with pytest.warns(RuntimeWarning, match="torch.compile is not usable"):
         compiled, (s, h) = _one_call(InvalidCxxCompiler())
     assert compiled.failed and h is None and s.shape == (2, 5)
+
+
+def test_a_shape_error_found_while_tracing_is_reported_as_what_it_is():
+    from torch._dynamo.exc import TorchRuntimeError
+
+    error = TorchRuntimeError("Dynamo failed to run FX node with fake tensors: call_function matmul: "
+                              "got RuntimeError('a and b must have same reduction dim, but got [2, 3] X [4, 5].')")
+    assert not compiler.compiler_unavailable(error) and not compiler.compile_failed(error)
+    compiled = compiler.Compiled()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no "torch.compile is not usable" on the way
+        with pytest.raises(TorchRuntimeError, match="same reduction dim"):
+            _one_call(error, compiled)
+    assert not compiled.failed
+
+
+def test_a_loop_dynamo_cannot_compile_falls_back_without_blaming_the_machine():
+    from torch._dynamo.exc import InternalTorchDynamoError
+
+    assert not compiler.compiler_unavailable(InternalTorchDynamoError("dynamo bug"))
+    with pytest.warns(RuntimeWarning, match="could not compile this loop") as record:
+        compiled, _ = _one_call(InternalTorchDynamoError("dynamo bug"))
+    assert compiled.failed and not any("not usable here" in str(w.message) for w in record)

@@ -92,6 +92,8 @@ def test_dataset_status_sees_debian_fashion_mnist(tmp_path, monkeypatch):
     monkeypatch.setattr(static, "DEBIAN_FASHION_MNIST", debian)
     row = next(r for r in dataset_status(tmp_path / "root") if r["name"] == "fashion-mnist")
     assert row["present"] and "Debian" in row["how_to_get"]
+    # the folder listed is where the data is, never a folder that does not exist
+    assert row["path"] == str(debian) and "klif-edu fetch fashion-mnist --data-dir" in row["how_to_get"]
 
 
 def test_encode_direct_repeats_the_batch():

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import klif_edu.data.static as static
-from klif_edu.data import DATASETS, DatasetMissing, load_dataset
+from klif_edu.data import DATASETS, DatasetMissing, dataset_status, load_dataset
 
 
 @pytest.fixture(autouse=True)
@@ -135,10 +135,25 @@ def test_debian_fashion_mnist_read_in_memory_when_root_is_read_only(tmp_path, mo
     debian = tmp_path / "debian"
     arrays = write_mnist_like(debian, gz=True, seed=4)
     monkeypatch.setattr(static, "DEBIAN_FASHION_MNIST", debian)
-    monkeypatch.setattr(static, "_unzip_debian_copy", lambda folder: False)
+    monkeypatch.setattr(static, "is_writable", lambda path: False)
     ds = load_dataset("fashion-mnist", "train", data_dir=tmp_path / "ro", download=False)
     np.testing.assert_array_equal(ds.targets.numpy(), arrays["train"][1])
     np.testing.assert_array_equal(ds.images[:, 0].numpy(), arrays["train"][0])
+    assert not (tmp_path / "ro").exists()  # read, never written
+
+
+def test_original_gz_files_in_a_read_only_share_count_and_load(tmp_path, monkeypatch, no_debian):
+    share = tmp_path / "share"
+    arrays = write_mnist_like(share / "MNIST" / "raw", gz=True, seed=5)
+    before = sorted(p.name for p in (share / "MNIST" / "raw").iterdir())
+    monkeypatch.setattr(static, "is_writable", lambda path: False)
+    assert next(r for r in dataset_status(share) if r["name"] == "mnist")["present"]
+    ds = load_dataset("mnist", "test", data_dir=share, download=True)
+    np.testing.assert_array_equal(ds.images[:, 0].numpy(), arrays["t10k"][0])
+    assert sorted(p.name for p in (share / "MNIST" / "raw").iterdir()) == before  # nothing written
+    monkeypatch.setattr(static, "is_writable", lambda path: True)  # a writable folder: unzipped beside them
+    load_dataset("mnist", "train", data_dir=share, download=False)
+    assert (share / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
 
 
 @pytest.mark.parametrize("name,files", [

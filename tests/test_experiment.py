@@ -21,6 +21,9 @@ def _machine(monkeypatch, gpu: bool, present: bool):
     dev = (torch.device("cuda"), "auto: CUDA GPU found (pretend)") if gpu else (torch.device("cpu"), "auto: no GPU found")
     monkeypatch.setattr(modes, "explain_device", lambda request="auto": dev)
     monkeypatch.setattr(modes, "dataset_present", lambda name, data_dir=None: present or name.startswith("embedded-"))
+    if gpu:  # a pretend GPU with 40 GiB free, 100 MiB of activations per sample
+        monkeypatch.setattr(modes, "gpu_batch", lambda dataset, arch, T, device, full_batch: modes.gpu_memory.gpu_batch(
+            dataset, arch, T, device, full_batch, free=40 * 2**30, per_sample=100 * 2**20))
 
 
 @pytest.mark.parametrize("quick_env", [False, True])

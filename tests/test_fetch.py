@@ -16,11 +16,14 @@ import zipfile
 import numpy as np
 import pytest
 
+import klif_edu.data.static as static
 from klif_edu.cli import main
 from klif_edu.data import DatasetMissing, dataset_status, download_size, fetch, load_dataset
+from klif_edu.data.download import download_file
 from klif_edu.data.fetch import Resource
 
 fetch_mod = importlib.import_module("klif_edu.data.fetch")  # the module (klif_edu.data.fetch is the function)
+download_mod = importlib.import_module("klif_edu.data.download")
 
 
 @pytest.fixture(autouse=True)
@@ -127,10 +130,10 @@ def test_an_interrupted_download_continues_with_a_range_request(tmp_path, monkey
         start = int(request.get_header("Range").split("=")[1].rstrip("-"))
         return _Partial(payload[start:])
 
-    monkeypatch.setattr(fetch_mod.urllib.request, "urlopen", server)
+    monkeypatch.setattr(download_mod.urllib.request, "urlopen", server)
     target = tmp_path / "blob.bin"
     (tmp_path / "blob.bin.part").write_bytes(payload[:1000])
-    fetch_mod._download("https://example.invalid/blob.bin", target, progress=False, timeout=5)
+    download_file("https://example.invalid/blob.bin", target, progress=False, timeout=5)
     assert target.read_bytes() == payload and not (tmp_path / "blob.bin.part").exists()
     assert seen == [("bytes=1000-", 5)]
 
@@ -184,3 +187,138 @@ def test_sizes_and_the_command_line(tmp_path, capsys):
     assert main(["datasets", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "download" in out.splitlines()[0] and "162.6 MB" in out and "klif-edu fetch cifar10" in out
+
+
+# --- safe extraction ------------------------------------------------------------------------------
+def _evil_tar(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "cifar-10-python.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name in ("cifar-10-batches-py/data_batch_1", "../escaped.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"abc"))
+    return [Resource((f"file://{path}",), path.name, _md5(path), ".", ".")]
+
+
+def test_a_tar_member_outside_the_data_folder_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(fetch_mod, "resources", lambda name: _evil_tar(tmp_path / "server"))
+    data = tmp_path / "data"
+    with pytest.raises(DatasetMissing, match=r"'\.\./escaped\.txt' would land outside"):
+        fetch("cifar10", data, progress=False)
+    assert not (tmp_path / "escaped.txt").exists() and not (data / "cifar-10-batches-py").exists()
+    assert not list(data.glob(".*.partial"))
+
+
+def test_a_zip_member_outside_the_data_folder_is_refused(tmp_path, monkeypatch):
+    server = tmp_path / "server"
+    server.mkdir()
+    res = []
+    for split in ("train", "test"):
+        path = server / f"{split}.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("Train/3/00001.bin", bytes(20))
+            z.writestr("../../escaped.bin", b"x")
+        res.append(Resource((f"file://{path}",), path.name, _md5(path), "NMNIST", "NMNIST"))
+    monkeypatch.setattr(fetch_mod, "resources", lambda name: res)
+    with pytest.raises(DatasetMissing, match="would land outside"):
+        fetch("nmnist", tmp_path / "data", progress=False)
+    assert not list(tmp_path.rglob("escaped.bin")) and not (tmp_path / "data" / "NMNIST" / "Train").exists()
+
+
+def test_a_marker_that_outlived_its_files_does_not_block_fetch(tmp_path, monkeypatch):
+    res = _cifar_tar(tmp_path / "server")
+    monkeypatch.setattr(fetch_mod, "resources", lambda name: res)
+    data = tmp_path / "data"
+    fetch("cifar10", data, progress=False)
+    (data / "cifar-10-batches-py" / "test_batch").unlink()  # a student deleted a file; the marker stays
+    assert fetch("cifar10", data, progress=False) == data
+    assert (data / "cifar-10-batches-py" / "test_batch").is_file()
+
+
+# --- the data folder asked for is the one filled ----------------------------------------------------
+def _fake_debian(folder):
+    folder.mkdir(parents=True)
+    for f in static._IDX_FILES:
+        n = 3
+        array = np.zeros((n, 28, 28)) if "images" in f else np.arange(n)
+        (folder / f"{f}.gz").write_bytes(_idx(array))
+
+
+def test_fetch_data_dir_copies_a_system_copy_into_that_folder(tmp_path, monkeypatch, capsys):
+    _fake_debian(tmp_path / "debian")
+    monkeypatch.setattr(static, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
+    monkeypatch.setattr(fetch_mod, "resources", lambda name: pytest.fail("downloaded despite a system copy"))
+    share = tmp_path / "share"
+    assert main(["fetch", "fashion-mnist", "--data-dir", str(share)]) == 0
+    assert f"ready under {share}" in capsys.readouterr().out
+    raw = share / "FashionMNIST" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == sorted(static._IDX_FILES)
+    monkeypatch.setattr(static, "DEBIAN_FASHION_MNIST", tmp_path / "gone")  # a student's machine
+    row = next(r for r in dataset_status(share) if r["name"] == "fashion-mnist")
+    assert row["present"] and row["path"] == str(raw)
+    assert len(load_dataset("fashion-mnist", "test", data_dir=share, download=False)) == 3
+
+
+def test_a_read_only_data_folder_is_never_written(tmp_path, monkeypatch, capsys):
+    share = tmp_path / "share"
+    share.mkdir()
+    monkeypatch.setattr(fetch_mod, "is_writable", lambda path: False)
+    monkeypatch.setattr(fetch_mod, "resources", lambda name: pytest.fail("tried to download into it"))
+    with pytest.raises(DatasetMissing, match="(?s)read-only.*klif-edu fetch mnist --data-dir"):
+        fetch("mnist", share, progress=False)
+    assert main(["fetch", "mnist", "--data-dir", str(share)]) == 2
+    err = capsys.readouterr().err
+    assert "read-only" in err and "Traceback" not in err
+    assert not list(share.iterdir())
+
+
+def test_a_failed_fetch_all_leaves_no_empty_dataset_folders(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(static, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    share = tmp_path / "share"
+    assert main(["fetch", "all", "--data-dir", str(share)]) == 2  # no network here
+    assert "not fetched" in capsys.readouterr().err
+    assert not share.exists() or not [p for p in share.rglob("*")]
+
+
+@pytest.fixture
+def read_only_share(tmp_path, monkeypatch):
+    """A data folder on a read-only file system (as root, chmod would not stop us: the OS calls are faked)."""
+    import errno
+    import os
+    import pathlib
+
+    share = tmp_path / "ro-share"
+    share.mkdir()
+    real_access, real_mkdir = os.access, pathlib.Path.mkdir
+
+    def access(path, mode, *args, **kwargs):
+        inside = str(pathlib.Path(path).absolute()).startswith(str(share))
+        return False if inside and mode & os.W_OK else real_access(path, mode, *args, **kwargs)
+
+    def mkdir(self, *args, **kwargs):
+        if str(self.absolute()).startswith(str(share)):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(pathlib.Path, "mkdir", mkdir)
+    monkeypatch.setattr(static, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    return share
+
+
+def test_notebook_first_data_cell_on_a_read_only_share_falls_back_quietly(read_only_share, monkeypatch, capsys):
+    from IPython.core.formatters import DisplayFormatter
+
+    from klif_edu.experiment import ensure_dataset, plan_run
+
+    monkeypatch.delenv("KLIF_EDU_QUICK", raising=False)
+    monkeypatch.setenv("KLIF_EDU_DATA", str(read_only_share))
+    on_disk = ensure_dataset("mnist")  # notebook 05's first data cell: no OSError traceback
+    out = capsys.readouterr().out
+    assert not on_disk and "read-only" in out and "stand-in trains" in out
+    assert DisplayFormatter().format(on_disk) == ({}, {})  # no bare `False` under the cell
+    plan = plan_run("mnist", mode="lesson", device="cpu")
+    assert plan.stand_in and "STAND-IN DATA" in plan.banner()
+    assert not list(read_only_share.iterdir())
+    assert main(["fetch", "mnist"]) == 2 and "read-only" in capsys.readouterr().err

@@ -4,28 +4,27 @@
     fetch("dvs-gesture", data_dir="/shared/klif-data")
     download_size("nmnist")                 # bytes to download (approximate for the event sets)
 
-URLs and MD5 checksums are the ones torchvision and tonic already carry (``resources``);
-the MD5 check is torchvision's ``check_integrity``. A file is downloaded to ``NAME.part``
-(continued with an HTTP Range request after an interruption, restarted when the server
-cannot continue), checked, and only then renamed; archives are extracted into a scratch
-folder and moved into place, so a half-finished fetch never looks like a dataset. Every
-network call has a timeout: with no network, ``DatasetMissing`` says what to do instead.
+URLs and MD5 checksums are the ones torchvision and tonic already carry (``resources``).
+Every file goes through ``download_file`` (klif_edu.data.download: a ``.part`` continued with
+an HTTP Range request after a dropped connection, checked, then renamed; also for a teacher's
+own files); archives are extracted by klif_edu.data.extract (members confined to the data
+folder, all or nothing), so a half-finished fetch never looks like a dataset. Every network
+call has a timeout: with no network, ``DatasetMissing`` says what to do instead.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
-import shutil
-import urllib.request
-from dataclasses import dataclass
-from urllib.error import URLError
+from dataclasses import dataclass, replace
 
-from .registry import DatasetMissing, data_root, get_spec
+from .download import TIMEOUT_S, DownloadError, download_file
+from .extract import UnsafeArchive, extract
+from .registry import DatasetMissing, data_root, get_spec, is_writable
+from .static import copy_system_copy, static_folder, system_copy
 
-__all__ = ["Resource", "resources", "fetch", "download_size", "LARGE", "DOWNLOAD_SIZES", "TIMEOUT_S"]
-
-TIMEOUT_S = 30.0
-CHUNK = 1 << 16
+__all__ = ["Resource", "resources", "fetch", "download_file", "DownloadError", "download_size", "LARGE",
+           "DOWNLOAD_SIZES", "TIMEOUT_S"]
 #: Bytes to download per dataset. Static sets: the archives' sizes; event sets: approximate.
 DOWNLOAD_SIZES = {"mnist": 11_594_722, "fashion-mnist": 30_878_645, "cifar10": 170_498_071,
                   "nmnist": 1_100_000_000, "cifar10-dvs": 5_000_000_000, "dvs-gesture": 2_500_000_000}
@@ -78,110 +77,85 @@ def download_size(name: str) -> int:
     return DOWNLOAD_SIZES.get(get_spec(name).name, 0)
 
 
-def _check(path: pathlib.Path, md5: str) -> bool:
-    from torchvision.datasets.utils import check_integrity
-
-    return check_integrity(str(path), md5)
-
-
-def _bar(total: int | None, desc: str, initial: int, progress: bool | None):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
-                disable=None if progress is None else not progress, leave=True)
-
-
-def _download(url: str, target: pathlib.Path, progress: bool | None, timeout: float) -> None:
-    """``url`` to ``target`` through ``target.part``, continuing a partial file when the server can."""
-    part = target.with_name(target.name + ".part")
-    start = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"User-Agent": "klif-edu"})
-    if start:
-        request.add_header("Range", f"bytes={start}-")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        resumed = start > 0 and getattr(response, "status", None) == 206
-        if not resumed:
-            start = 0
-        length = response.headers.get("Content-Length")
-        total = start + int(length) if length and length.isdigit() else None
-        with open(part, "ab" if resumed else "wb") as out, _bar(total, target.name, start, progress) as bar:
-            while chunk := response.read(CHUNK):
-                out.write(chunk)
-                bar.update(len(chunk))
-            out.flush()
-            os.fsync(out.fileno())
-    os.replace(part, target)
+def _with_mirror(res: Resource, mirror: str) -> Resource:
+    """``res`` taken from a class mirror: the same file name and checksum under ``mirror``."""
+    if "://" not in mirror:  # a folder on this machine (a USB stick, a network share)
+        mirror = pathlib.Path(mirror).expanduser().resolve().as_uri()
+    return replace(res, urls=(mirror.rstrip("/") + "/" + res.filename,))
 
 
 def _get(res: Resource, root: pathlib.Path, progress: bool | None, timeout: float) -> pathlib.Path:
-    """The checked archive of ``res`` on disk (downloaded when missing or corrupt)."""
-    folder = root / res.folder
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / res.filename
-    if target.is_file() and _check(target, res.md5):
-        return target
+    """The checked archive of ``res`` on disk, from the first of its URLs that delivers it."""
+    target = root / res.folder / res.filename
     errors = []
     for url in res.urls:
         try:
-            _download(url, target, progress, timeout)
-        except (URLError, OSError, ValueError) as err:  # ValueError: a malformed URL
-            errors.append(f"{url}: {getattr(err, 'reason', err)}")
-            continue
-        if _check(target, res.md5):
-            return target
-        target.unlink()  # corrupt: a later fetch starts again from zero
-        errors.append(f"{url}: the download does not match its MD5 checksum {res.md5}")
+            return download_file(url, target, res.md5, timeout=timeout, progress=progress)
+        except DownloadError as err:
+            errors.append(str(err))
     raise DatasetMissing(f"could not download {res.filename} ({'; '.join(errors)})")
 
 
-def _extract(archive: pathlib.Path, dest: pathlib.Path) -> None:
-    """Extract ``archive`` (and any zips it holds, as CIFAR10-DVS needs) into ``dest``, all or nothing."""
-    from torchvision.datasets.utils import extract_archive
+def _new_folders(root: pathlib.Path, relative: list[str]) -> list[pathlib.Path]:
+    """The folders among ``root/relative`` (and their parents) not there yet, deepest first."""
+    wanted = {root}
+    for rel in relative:
+        folder = root / rel
+        wanted.update([folder, *[p for p in folder.parents if root in p.parents]])
+    return sorted((p for p in wanted if not p.exists()), key=lambda p: len(p.parts), reverse=True)
 
-    marker = dest / f".{archive.name}.extracted"
-    if marker.is_file():
-        return
-    scratch = dest / f".{archive.name}.partial"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    extract_archive(str(archive), str(scratch))
-    for inner in sorted(scratch.rglob("*.zip")):  # CIFAR10-DVS: one zip per class inside
-        extract_archive(str(inner), str(inner.parent))
-        inner.unlink()
-    for entry in scratch.iterdir():
-        final = dest / entry.name
-        if final.is_dir() and entry.is_dir():
-            shutil.rmtree(final)
-        os.replace(entry, final)
-    scratch.rmdir()
-    marker.touch()
+
+def _read_only(name: str, root: pathlib.Path) -> DatasetMissing:
+    return DatasetMissing(
+        f"{name} is not in the data folder {root}, which is read-only here, so klif-edu will not write "
+        f"into it.\nTo fix: ask whoever looks after {root} to run `klif-edu fetch {name} --data-dir {root}`, "
+        f"or fetch into a folder you can write (`klif-edu fetch {name} --data-dir ~/klif-data`) and point "
+        "KLIF_EDU_DATA at it")
 
 
 def fetch(name: str, data_dir: str | os.PathLike | None = None, progress: bool | None = None,
-          timeout: float = TIMEOUT_S) -> pathlib.Path:
-    """Download, verify and extract dataset ``name`` under the data root; return that root.
+          timeout: float = TIMEOUT_S, mirror: str | None = None) -> pathlib.Path:
+    """Download, verify and extract dataset ``name`` into the data root; return that root.
 
-    Does nothing when the dataset is already there (embedded sets always are). Raises
-    ``DatasetMissing`` (what failed, and where to put the files by hand) when it cannot.
+    Does nothing when the dataset is already in that folder (embedded sets always are); a
+    system copy (Debian's Fashion-MNIST) is copied in rather than downloaded. ``mirror``: a
+    URL or folder holding the same files (a class mirror). A read-only data folder is never
+    written. Raises ``DatasetMissing`` (what failed, and what to do) when it cannot.
     """
-    from .loader import dataset_status
+    from .loader import dataset_status, present_in
 
     spec = get_spec(name)
     root = data_root(data_dir)
-    row = next(r for r in dataset_status(data_dir) if r["name"] == spec.name)
-    if row["present"]:
+    if spec.name.startswith("embedded-"):
         return root
+    if present_in(spec.name, root):
+        return root
+    if not is_writable(root):
+        raise _read_only(spec.name, root)
+    how = next(r for r in dataset_status(data_dir) if r["name"] == spec.name)["how_to_get"]
+    system = system_copy(spec.name) if mirror is None else None
+    res_list = [] if system is not None else resources(spec.name)
+    if mirror is not None:
+        res_list = [_with_mirror(r, mirror) for r in res_list]
+    created = _new_folders(root, [static_folder(spec.name, root).relative_to(root).as_posix()] if system else
+                           [rel for r in res_list for rel in (r.folder, r.extract_to or r.folder)])
     try:
-        for res in resources(spec.name):
+        if system is not None:
+            copy_system_copy(spec.name, root)
+        for res in res_list:
             archive = _get(res, root, progress, timeout)
             if res.extract_to is not None:
-                _extract(archive, root / res.extract_to)
-    except DatasetMissing as err:
+                extract(archive, root / res.extract_to)
+    except (DatasetMissing, UnsafeArchive, OSError) as err:
+        for folder in created:  # no empty dataset folders left behind (a kept .part keeps its folder)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if isinstance(err, UnsafeArchive):
+            raise DatasetMissing(f"{spec.name}: {err}") from None
         raise DatasetMissing(f"{spec.name}: {err}.\nTo fix: connect to the network and run "
                              f"`klif-edu fetch {spec.name}` again (it continues where it stopped), "
-                             f"or {row['how_to_get']}") from None
-    row = next(r for r in dataset_status(data_dir) if r["name"] == spec.name)
-    if not row["present"]:
+                             f"or {how}") from None
+    if not present_in(spec.name, root):
         raise DatasetMissing(f"{spec.name}: downloaded and extracted, but the files are still not where "
-                             f"klif-edu reads them ({row['path']}). To fix: {row['how_to_get']}")
+                             f"klif-edu reads them under {root}. To fix: {how}")
     return root

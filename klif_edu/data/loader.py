@@ -16,9 +16,9 @@ from .embedded import EVENTS_FILE, IMAGES_FILE, EmbeddedEvents, embedded_file, l
 from .events import DVS_SPLITS, EVENT_LAYOUT, events_how_to_get, events_present, tonic_source
 from .frames import BINNINGS, FrameDataset
 from .registry import DATASETS, DatasetMissing, data_root, get_spec
-from .static import load_static, static_folder, static_how_to_get, static_present
+from .static import load_static, static_folder, static_how_to_get, static_present, system_copy
 
-__all__ = ["load_dataset", "dataset_status", "LimitedDataset", "SPLITS"]
+__all__ = ["load_dataset", "dataset_status", "present_in", "LimitedDataset", "SPLITS"]
 
 SPLITS = ("train", "test")
 
@@ -100,6 +100,14 @@ def _size_bytes(path: pathlib.Path) -> int:
     return total
 
 
+def present_in(name: str, root: pathlib.Path) -> bool:
+    """True when both splits of ``name`` are in the folder ``root`` itself (no system copy counts)."""
+    spec = get_spec(name)
+    if spec.kind == "static":
+        return static_present(spec.name, root, system=False)
+    return spec.name in EVENT_LAYOUT and all(events_present(spec.name, root, s) for s in SPLITS)
+
+
 def dataset_status(data_dir: str | os.PathLike | None = None) -> list[dict]:
     """One dict per dataset: name, kind, present (both splits), path, size_bytes, how_to_get."""
     root = data_root(data_dir)
@@ -117,8 +125,11 @@ def dataset_status(data_dir: str | os.PathLike | None = None) -> list[dict]:
             path = static_folder(spec.name, root)
             present = static_present(spec.name, root)
             how = static_how_to_get(spec.name, root)
-            if spec.name == "fashion-mnist" and present and not path.is_dir():
-                how = "found Debian's copy in /usr/share/datasets/fashion-mnist; it is unzipped on first use"
+            system = system_copy(spec.name)
+            if present and not static_present(spec.name, root, system=False) and system is not None:
+                path = system  # a system copy, not this data folder: say where the data really is
+                how = (f"a system copy (Debian's dataset-fashion-mnist) in {system}, read from there; `klif-edu fetch {spec.name} --data-dir "
+                       f"{root}` copies it into {root} for others pointed at that folder")
         else:
             path = root / EVENT_LAYOUT[spec.name][0]
             present = all(events_present(spec.name, root, s) for s in SPLITS)

@@ -20,7 +20,7 @@ from ..environment import source_root
 
 __all__ = [
     "DatasetSpec", "DATASETS", "DatasetMissing", "data_root", "repo_data_dir",
-    "get_spec", "DEBIAN_FASHION_MNIST",
+    "get_spec", "DEBIAN_FASHION_MNIST", "is_writable",
 ]
 
 ENV_VAR = "KLIF_EDU_DATA"
@@ -112,3 +112,14 @@ def data_root(data_dir: str | os.PathLike | None = None) -> pathlib.Path:
     if env:
         return pathlib.Path(env).expanduser()
     return repo_data_dir()
+
+
+def is_writable(path: str | os.PathLike) -> bool:
+    """Whether klif-edu may create files in ``path`` (or, if it does not exist yet, create it).
+
+    Asks the operating system (``os.access``) about the nearest folder that exists; nothing is written.
+    """
+    folder = pathlib.Path(path).expanduser().absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)

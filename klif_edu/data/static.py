@@ -4,9 +4,10 @@
     x, y = ds[0]        # x: float32 [C, H, W], normalised with the dataset's mean/std; y: int
 
 torchvision owns the download, the integrity checks and the file layout
-(root/MNIST/raw, root/FashionMNIST/raw, root/cifar-10-batches-py). Before any download,
-Fashion-MNIST looks for Debian's copy (/usr/share/datasets/fashion-mnist) and unzips it
-into torchvision's raw folder (or reads it in memory when that folder is read-only).
+(root/MNIST/raw, root/FashionMNIST/raw, root/cifar-10-batches-py). The original gz IDX files
+count as present: they are unzipped beside themselves on first use (or read in memory when the
+folder is read-only). Before any download, Fashion-MNIST looks for Debian's copy
+(/usr/share/datasets/fashion-mnist) and uses it the same way.
 """
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ import torch
 from torch.utils.data import Dataset
 
 from ..files import atomic_open
-from .registry import DEBIAN_FASHION_MNIST, DatasetMissing, DatasetSpec, get_spec
+from .registry import DEBIAN_FASHION_MNIST, DatasetMissing, DatasetSpec, get_spec, is_writable
 
 __all__ = ["ImageTensors", "load_static", "static_present", "static_how_to_get", "static_folder",
-           "read_idx", "NORMALISATION"]
+           "read_idx", "NORMALISATION", "system_copy", "copy_system_copy"]
 
 # Per-channel (mean, std) of each training set, the usual published values.
 NORMALISATION = {
@@ -98,43 +99,57 @@ def _files(name: str) -> tuple[str, ...]:
     return _CIFAR_FILES if name == "cifar10" else _IDX_FILES
 
 
-def static_present(name: str, root: pathlib.Path) -> bool:
-    """True when every file torchvision needs for `name` is under `root` (or Debian's copy is)."""
+def _gz_complete(folder: pathlib.Path) -> bool:
+    """True when ``folder`` holds the four original gz IDX files (as downloaded or as Debian ships them)."""
+    return all((folder / f"{f}.gz").is_file() for f in _IDX_FILES)
+
+
+def system_copy(name: str) -> pathlib.Path | None:
+    """A copy of ``name`` installed outside any data folder (Debian's Fashion-MNIST), or None."""
+    return DEBIAN_FASHION_MNIST if name == "fashion-mnist" and _gz_complete(DEBIAN_FASHION_MNIST) else None
+
+
+def static_present(name: str, root: pathlib.Path, system: bool = True) -> bool:
+    """True when every file torchvision needs for `name` is under `root`, unpacked or as the original
+    gz files (MNIST, Fashion-MNIST), or (with ``system``) a system copy exists."""
     folder = static_folder(name, root)
     if all((folder / f).is_file() for f in _files(name)):
         return True
-    return name == "fashion-mnist" and _debian_present()
+    if name != "cifar10" and _gz_complete(folder):
+        return True
+    return system and system_copy(name) is not None
 
 
 def static_how_to_get(name: str, root: pathlib.Path) -> str:
     """One short paragraph: which files go where, and where they come from."""
-    return (f"put {', '.join(_files(name))} in {static_folder(name, root)}; "
+    return (f"put {', '.join(_files(name))} (or their .gz originals) in {static_folder(name, root)}; "
             f"get them from {_SOURCES[name]}, or load with download=True on a machine with network")
 
 
-def _debian_present() -> bool:
-    return all((DEBIAN_FASHION_MNIST / f"{f}.gz").is_file() for f in _IDX_FILES)
+def _unzip_idx(source: pathlib.Path, folder: pathlib.Path) -> None:
+    """Decompress the gz IDX files in ``source`` into ``folder`` (atomically, file by file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in _IDX_FILES:
+        if (folder / f).is_file():
+            continue
+        with atomic_open(folder / f, "wb") as out, gzip.open(source / f"{f}.gz") as src:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
 
 
-def _unzip_debian_copy(folder: pathlib.Path) -> bool:
-    """Decompress Debian's Fashion-MNIST into torchvision's raw folder; False if it is read-only."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for f in _IDX_FILES:
-            if (folder / f).is_file():
-                continue
-            with atomic_open(folder / f, "wb") as out, gzip.open(DEBIAN_FASHION_MNIST / f"{f}.gz") as src:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
-    except OSError:
-        return False
-    return True
+def copy_system_copy(name: str, root: pathlib.Path) -> pathlib.Path:
+    """Unpack the system copy of ``name`` into ``root``'s torchvision folder; return that folder."""
+    source = system_copy(name)
+    if source is None:
+        raise DatasetMissing(f"no system copy of {name} on this machine")
+    _unzip_idx(source, static_folder(name, root))
+    return static_folder(name, root)
 
 
-def _from_debian_in_memory(split: str, spec: DatasetSpec) -> ImageTensors:
+def _idx_in_memory(source: pathlib.Path, split: str, spec: DatasetSpec) -> ImageTensors:
     prefix = "train" if split == "train" else "t10k"
-    images = read_idx(DEBIAN_FASHION_MNIST / f"{prefix}-images-idx3-ubyte.gz")
-    labels = read_idx(DEBIAN_FASHION_MNIST / f"{prefix}-labels-idx1-ubyte.gz")
+    images = read_idx(source / f"{prefix}-images-idx3-ubyte.gz")
+    labels = read_idx(source / f"{prefix}-labels-idx1-ubyte.gz")
     mean, std = NORMALISATION[spec.name]
     return ImageTensors(torch.from_numpy(images.copy()).unsqueeze(1),
                         torch.from_numpy(labels.astype(np.int64)), spec, mean, std)
@@ -147,10 +162,20 @@ def load_static(name: str, split: str, root: pathlib.Path, download: bool) -> Im
     spec = get_spec(name)
     folder = static_folder(spec.name, root)
     missing = [f for f in _files(spec.name) if not (folder / f).is_file()]
-    if missing and spec.name == "fashion-mnist" and _debian_present():
-        if not _unzip_debian_copy(folder):
-            return _from_debian_in_memory(split, spec)
-        missing = []
+    source = None if not missing or spec.name == "cifar10" else (
+        folder if _gz_complete(folder) else system_copy(spec.name))
+    if source is not None:  # gz originals: unpacked beside them when we may write, else read in memory
+        try:
+            if not is_writable(folder):
+                raise PermissionError(folder)
+            _unzip_idx(source, folder)
+            missing = []
+        except OSError:
+            return _idx_in_memory(source, split, spec)
+    if missing and download and not is_writable(root):
+        raise DatasetMissing(f"{spec.name} ({split}) is not in the data folder {root}, which is read-only here.\n"
+                             f"To fix: ask whoever looks after it to run `klif-edu fetch {spec.name} --data-dir "
+                             f"{root}`, or use a folder you can write (data_dir=... or KLIF_EDU_DATA).")
     if missing and not download:
         raise DatasetMissing(f"{spec.name} ({split}) is not on disk: missing {', '.join(missing)}.\n"
                              f"To fix: {static_how_to_get(spec.name, root)}.")
