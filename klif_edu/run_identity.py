@@ -27,7 +27,7 @@ from .checkpoint import CheckpointError, load_checkpoint, previous_path
 
 __all__ = ["IDENTITY", "RESUME_MAY_DIFFER", "STUDY_MAY_DIFFER", "RUN_FILES", "RunMismatch", "resolve_time_steps",
            "identity_of_config", "differences", "describe", "continued", "finished_run", "has_run", "start_over",
-           "resume_from", "refuse_lost_checkpoint"]
+           "restore_scaler", "resume_from", "refuse_lost_checkpoint"]
 
 #: Every setting that fixes a run's numbers (checkpoint["identity"], metrics["identity"]).
 IDENTITY = ("dataset", "neuron", "arch", "num_classes", "time_steps", "batch_size", "lr", "loss", "seed",
@@ -125,9 +125,24 @@ def _legacy(config: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
     return {**{k: wanted.get(k) for k in _NOT_RECORDED_BEFORE}, **old}
 
 
-def resume_from(path: Path, wanted: dict[str, Any], may_differ: Iterable[str],
+def restore_scaler(scaler: torch.amp.GradScaler, saved: dict[str, Any] | None) -> None:
+    """Load a saved GradScaler state into an enabled scaler; a disabled one's ``{}`` leaves it fresh.
+
+    A run started without mixed precision (a CPU run, or ``--no-amp``) saves ``{}``; resuming
+    it on a GPU starts the scaler from its defaults (GradScaler refuses an empty state).
+    """
+    if scaler.is_enabled() and saved:
+        scaler.load_state_dict(saved)
+
+
+def resume_from(path: Path, wanted: dict[str, Any], may_differ: Iterable[str], model: torch.nn.Module,
+                optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
                 map_location: str | torch.device = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:
-    """(checkpoint state, identity of the continued run); ``RunMismatch`` when the run is another one."""
+    """Load the checkpoint at ``path`` into model, optimiser and scaler if it holds the ``wanted`` run.
+
+    Returns (checkpoint state, identity of the continued run); ``RunMismatch`` names the settings
+    that differ (beyond ``may_differ``), ``CheckpointError`` a checkpoint that does not fit.
+    """
     state = load_checkpoint(path, map_location=map_location)
     stored = state.get("identity") or _legacy(state["config"], wanted)
     diffs = differences(stored, wanted, may_differ)
@@ -135,6 +150,12 @@ def resume_from(path: Path, wanted: dict[str, Any], may_differ: Iterable[str],
         there, asked = describe(diffs)
         raise RunMismatch(f"{path} was trained with {there}, but this run asks for {asked}; resume with the same "
                           "settings, or start afresh with --overwrite (or another --out)")
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as err:
+        raise CheckpointError(f"{path} does not fit this network: {str(err).splitlines()[0]}") from None
+    restore_scaler(scaler, state.get("scaler"))
     return state, continued(stored, wanted)
 
 

@@ -241,8 +241,9 @@ def study_identity(config: StudyConfig) -> dict[str, Any]:
     from .device import explain_device
 
     device = explain_device(config.device)[0].type
-    return {**{k: getattr(config, k) for k in _FIXED}, "data_dir": None if config.data_dir is None else str(config.data_dir),
-            "device": device, "mixed_precision": device == "cuda"}
+    data_dir = None if config.data_dir is None else str(config.data_dir)
+    return {**{k: getattr(config, k) for k in _FIXED}, "data_dir": data_dir, "device": device,
+            "mixed_precision": device == "cuda"}
 
 
 def _check_resume(config: StudyConfig, path: Path) -> None:

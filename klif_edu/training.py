@@ -12,10 +12,11 @@ numbers an uninterrupted run reaches (epochs are the unit: an interrupted epoch 
 raising ``epochs`` of a finished run continues it, with the cosine recomputed over the new
 total). A resume continues only the same run: every setting of its identity must match but
 those ``klif_edu.run_identity.RESUME_MAY_DIFFER`` names (else ``RunMismatch`` says which differ);
-a run started afresh in a folder first removes everything an older run wrote there. Model init, data order (a seeded generator per epoch)
-and dropout (a seed per epoch, and per rank under DDP) depend only on ``seed``, the epoch (and rank). The learning rate
-follows a cosine from ``lr`` to 0 over all steps of all ``epochs`` (PLIF anneals with a
-cosine too), Adam as optimiser; history rows record the last step's rate.
+a run started afresh in a folder first removes everything an older run wrote there. Model
+init, data order (a seeded generator per epoch) and dropout (a seed per epoch, and per rank
+under DDP) depend only on ``seed``, the epoch (and rank). The learning rate follows a cosine
+from ``lr`` to 0 over all steps of all ``epochs`` (PLIF anneals with a cosine too), Adam as
+optimiser; history rows record the last step's rate.
 
 Loss: ``"mse"`` between the output firing rates and the one-hot label (as PLIF), or
 ``"ce"``, cross-entropy on the rates. Under ``torchrun`` the run is data-parallel (DDP);
@@ -36,12 +37,13 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSamp
 from tqdm.auto import tqdm
 
 from . import history as hist
-from .checkpoint import CheckpointError, save_checkpoint, write_json_atomic
+from .checkpoint import save_checkpoint, write_json_atomic
 from .config import LOSSES, TrainConfig, default_out
 from .device import DistInfo, close_distributed, explain_device, init_distributed, select_device
 from .models import SpikingNet, build_model
-from .run_identity import (RESUME_MAY_DIFFER, RunMismatch, _plain, has_run, identity_of_config, refuse_lost_checkpoint,
-                           resolve_time_steps, resume_from, start_over)
+from .run_identity import RESUME_MAY_DIFFER, RunMismatch, _plain, has_run, identity_of_config, refuse_lost_checkpoint
+from .run_identity import resolve_time_steps, resume_from, start_over
+from .run_identity import restore_scaler as _restore_scaler  # noqa: F401 (doctor and tests use this name)
 from .steps import TrainingDiverged, evaluate, train_step
 
 __all__ = [
@@ -94,16 +96,6 @@ def _dropout_seed(seed: int, epoch: int, rank: int) -> int:
 def _mixed_precision(config: TrainConfig, device: torch.device) -> bool:
     """float16 autocast and a GradScaler: asked for (``amp``) and on CUDA."""
     return bool(config.amp and device.type == "cuda")
-
-
-def _restore_scaler(scaler: torch.amp.GradScaler, saved: dict[str, Any] | None) -> None:
-    """Load a saved GradScaler state into an enabled scaler; a disabled one's ``{}`` leaves it fresh.
-
-    A run started without mixed precision (a CPU run, or ``--no-amp``) saves ``{}``; resuming
-    it on a GPU starts the scaler from its defaults (GradScaler refuses an empty state).
-    """
-    if scaler.is_enabled() and saved:
-        scaler.load_state_dict(saved)
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -262,13 +254,8 @@ def _resume_or_start(run: _Run, may_differ: Iterable[str]) -> None:
     """Continue the checkpoint in ``run.out`` (the same run only), or start over there."""
     config, info = run.config, run.info
     if config.resume and run.ckpt_path.exists():
-        state, run.identity = resume_from(run.ckpt_path, run.identity, may_differ, map_location=run.device)
-        try:
-            run.model.load_state_dict(state["model"])
-            run.optimizer.load_state_dict(state["optimizer"])
-        except (RuntimeError, ValueError, KeyError) as err:
-            raise CheckpointError(f"{run.ckpt_path} does not fit this network: {str(err).splitlines()[0]}") from None
-        _restore_scaler(run.scaler, state.get("scaler"))
+        state, run.identity = resume_from(run.ckpt_path, run.identity, may_differ, run.model, run.optimizer,
+                                          run.scaler, map_location=run.device)
         run.history, run.epoch = state["history"], int(state["epoch"])
         run.step, run.wall = int(state.get("step", 0)), float(state.get("wall_time", 0.0))
         _say(config, info, f"klif-edu: resuming {run.ckpt_path} after epoch {run.epoch} of {config.epochs}")
@@ -404,7 +391,8 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
     _resume_or_start(run, may_differ)
     net = run.model
     if info.distributed:
-        net = torch.nn.parallel.DistributedDataParallel(run.model, device_ids=[device] if device.type == "cuda" else None)
+        net = torch.nn.parallel.DistributedDataParallel(run.model,
+                                                        device_ids=[device] if device.type == "cuda" else None)
     train_time, seen = 0.0, 0
     epochs_bar = tqdm(range(run.epoch + 1, config.epochs + 1), desc="epochs", unit="epoch", initial=run.epoch,
                       total=config.epochs, disable=run.bars_off, dynamic_ncols=True)
