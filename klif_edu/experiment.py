@@ -24,6 +24,7 @@ from .device import explain_device
 from .files import atomic_open
 from .models import PAPER_TIME_STEPS, build_model
 from .modes import DATASET_SIZES, FULL, QUICK, TEST, Plan, _spec, dataset_present, decide_mode, is_quick_env, plan_run, runs_root
+from .run_identity import finished_run, identity_of_config, start_over
 from .steps import train_step
 from .training import TrainResult, train
 
@@ -155,7 +156,11 @@ def compare_neurons(dataset: str, arch: str | None = None, quick: bool | None = 
         for neuron in neurons:
             print("  " + full_run_command(plan.dataset, neuron, epochs=plan.epochs, out=plan.out / neuron,
                                           device=kind))
-    done = {neuron: _finished_lesson(plan, neuron) for neuron in neurons}
+    data_dir = None if data_dir is None else str(data_dir)
+    done = {neuron: _finished_lesson(plan, neuron, data_dir) for neuron in neurons}
+    for neuron in neurons:  # a run started over: nothing of the old one may sit beside the new record
+        if plan.mode != "full" and not done[neuron]:
+            start_over(plan.out / neuron)
     plan.out.mkdir(parents=True, exist_ok=True)
     record = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(plan).items()}
     with atomic_open(plan.out / "experiment.json", "w") as f:
@@ -167,28 +172,19 @@ def compare_neurons(dataset: str, arch: str | None = None, quick: bool | None = 
             print(f"{neuron}: a finished lesson run with these settings is in {plan.out / neuron}; using it "
                   "(delete that folder to train again)")
             again = {"resume": True, "overwrite": False}
-        config = plan.config(neuron, data_dir=None if data_dir is None else str(data_dir),
-                             verbose=verbose, progress=progress, **again)
+        config = plan.config(neuron, data_dir=data_dir, verbose=verbose, progress=progress, **again)
         spec = plan.model_spec()
         comparison.results[neuron] = train(config, spec=spec if spec != _spec(plan.train_dataset) else None)
     return comparison
 
 
-#: Plan fields that must match for a lesson run on disk to stand for a new one.
-_SAME_RUN = ("train_dataset", "mode", "arch", "epochs", "batch_size", "lr", "limit_train", "limit_test",
-             "time_steps", "seed")
-
-
-def _finished_lesson(plan: Plan, neuron: str) -> bool:
-    """True when ``plan.out/neuron`` holds a finished lesson run of exactly this plan (e.g. `klif-edu lesson`)."""
-    record, metrics = plan.out / "experiment.json", plan.out / neuron / "metrics.json"
-    if plan.mode != "lesson" or not (record.is_file() and metrics.is_file()):
+def _finished_lesson(plan: Plan, neuron: str, data_dir: str | None) -> bool:
+    """True when ``plan.out/neuron`` holds a finished lesson run of exactly this plan's identity
+    (e.g. from `klif-edu lesson`); ``train(resume=True)`` then checks its checkpoint once more."""
+    if plan.mode != "lesson":
         return False
-    try:
-        old = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return all(old.get(key) == getattr(plan, key) for key in _SAME_RUN)
+    wanted = identity_of_config(plan.config(neuron, data_dir=data_dir), plan.model_spec())
+    return finished_run(plan.out / neuron, wanted) is not None
 
 
 def full_run_command(dataset: str, neuron: str, epochs: int | None = None, out: str | os.PathLike | None = None,

@@ -59,7 +59,9 @@ def collect_runs(roots: Iterable[str | os.PathLike] | str | os.PathLike = ("runs
     A row has the run's ``dataset`` (what it trained on), ``asked_for`` (the dataset a notebook
     asked for, from an ``experiment.json`` in the parent folder, else the dataset), ``mode``
     ("full", "lesson", "test"; "quick" in older runs; "" when unknown), ``neuron``, ``arch``, ``epochs``, ``time_steps``,
-    ``train_size``, ``test_accuracy`` (%, or None), ``device``, ``k`` and ``path``.
+    ``train_size``, ``test_accuracy`` (%, or None), ``device``, ``k``, ``path`` and ``identity`` (the
+    run's identity without the neuron; rebuilt from the flat fields for runs that predate it).
+    An ``experiment.json`` that describes another run (data, seed, epochs, network) is not used.
     Unreadable files are skipped.
     """
     if isinstance(roots, (str, os.PathLike)):
@@ -79,6 +81,8 @@ def collect_runs(roots: Iterable[str | os.PathLike] | str | os.PathLike = ("runs
             if m is None or "neuron" not in m or "dataset" not in m:
                 continue
             exp = _read(path.parent.parent / "experiment.json") or {}
+            if any(key in exp and exp[key] != m.get(mkey) for key, mkey in _SAME_AS_EXPERIMENT):
+                exp = {}  # that record describes another run than this one: not this run's mode or dataset
             acc = m.get("test_accuracy")
             rows.append({
                 "dataset": m["dataset"], "asked_for": exp.get("dataset", m["dataset"]),
@@ -86,6 +90,7 @@ def collect_runs(roots: Iterable[str | os.PathLike] | str | os.PathLike = ("runs
                 "epochs": m.get("epochs"), "time_steps": m.get("time_steps"), "train_size": m.get("train_size"),
                 "test_accuracy": None if acc is None else 100.0 * float(acc), "device": m.get("device", ""),
                 "seed": m.get("seed"), "k": m.get("k") or {}, "path": str(path),
+                "identity": _identity(m),
             })
     rank = {name: i for i, name in enumerate(_ORDER)}
     rows.sort(key=lambda r: (rank.get(r["asked_for"], len(_ORDER)), r["asked_for"], r["path"]))
@@ -149,17 +154,31 @@ def results_table(rows: list[dict[str, Any]]) -> Table:
     return Table(header, body, notes)
 
 
+#: (experiment.json field, metrics.json field) that must agree for the record to describe the run.
+_SAME_AS_EXPERIMENT = (("train_dataset", "dataset"), ("seed", "seed"), ("epochs", "epochs"), ("arch", "arch"))
+#: What identifies a run that predates ``metrics["identity"]`` (klif_edu.run_identity): its flat fields.
+_FLAT_IDENTITY = ("dataset", "arch", "epochs", "time_steps", "train_size", "seed", "lr", "batch_size", "loss",
+                  "backend", "detach_reset", "dvs_split", "mixed_precision")
+
+
+def _identity(m: dict[str, Any]) -> dict[str, Any]:
+    """The run's identity without its neuron: recorded (``identity``), else rebuilt from the flat fields."""
+    if isinstance(m.get("identity"), dict):
+        return {k: v for k, v in m["identity"].items() if k != "neuron"}
+    flat = {k: m.get(k) for k in _FLAT_IDENTITY}
+    return {**flat, "device": str(m.get("device") or "").split(":")[0]}
+
+
 def _key(r: dict[str, Any]) -> tuple:
-    """Runs with the same key were trained alike and differ only in the neuron."""
-    return (r["asked_for"], r["dataset"], r["mode"], r["arch"], r["epochs"], r["time_steps"], r["train_size"],
-            r["seed"], str(Path(r["path"]).parent.parent))
+    """Runs with the same key were trained alike (one identity but the neuron, one folder of runs)."""
+    return (r["asked_for"], r["mode"], json.dumps(r["identity"], sort_keys=True), str(Path(r["path"]).parent.parent))
 
 
 def margins(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """KLIF minus LIF test accuracy (percentage points) for every KLIF/LIF pair trained alike.
 
-    A pair: same folder of runs (e.g. ``runs/mnist-lesson/{klif,lif}``), dataset, mode, network,
-    epochs, T, training size and seed.
+    A pair: same folder of runs (e.g. ``runs/mnist-lesson/{klif,lif}``), mode, and the whole run
+    identity but the neuron (``klif_edu.run_identity``: data, network, budget, seed, device, ...).
     """
     groups: dict[tuple, dict[str, dict[str, Any]]] = {}
     for r in rows:

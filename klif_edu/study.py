@@ -29,6 +29,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from .checkpoint import write_json_atomic
+from .run_identity import STUDY_MAY_DIFFER, describe, differences, identity_of_config
 
 __all__ = [
     "VARIANTS",
@@ -36,6 +37,7 @@ __all__ = [
     "METHOD",
     "StudyConfig",
     "StudyMismatch",
+    "study_identity",
     "run_study",
     "summarize",
     "mean_sd",
@@ -66,7 +68,8 @@ COMMITTED = Path("results") / "study_fashion_mnist.json"
 #: The same study at a longer budget (10,000 images x 2 epochs, 5 seeds), where k moves further.
 COMMITTED_LONGER = Path("results") / "study_fashion_mnist_10k_2ep.json"
 METHOD = "paired t-interval: mean(d) +/- t(0.975, n-1) * sd(d) / sqrt(n), d = per-seed difference"
-#: The settings that must match for --resume to continue a study.
+#: The study's settings that must match for --resume to continue it (with the data folder and the
+#: device: ``study_identity``); what may differ inside a study is ``run_identity.STUDY_MAY_DIFFER`` (nothing).
 _FIXED = ("dataset", "arch", "epochs", "time_steps", "batch_size", "lr", "loss", "limit_train",
           "limit_test", "backend", "first_seed")
 
@@ -214,6 +217,7 @@ def summarize(config: StudyConfig, metrics: dict[str, dict[int, dict[str, Any]]]
                 stats = paired_t_interval([metrics[a][s]["test_accuracy"] for s in both],
                                           [metrics[b][s]["test_accuracy"] for s in both])
                 comparisons[f"{a} - {b}"] = {"a": a, "b": b, "seeds": both, **stats}
+    device, mixed = _one_device(metrics)
     first = next((m for runs in metrics.values() for m in runs.values()), {})
     settings = {k: v for k, v in asdict(config).items() if k not in ("out", "resume", "data_dir")}
     settings.update(variants=list(config.variants), seeds=seeds, time_steps_used=first.get("time_steps"),
@@ -223,7 +227,8 @@ def summarize(config: StudyConfig, metrics: dict[str, dict[int, dict[str, Any]]]
         "complete": all(len(variants[v]["seeds"]) == len(seeds) for v in config.variants),
         "settings": settings, "variants": variants, "comparisons": comparisons,
         "method": METHOD, "wall_time_s": wall_s,  # the runs' training + evaluation time, summed
-        "hardware": {"device": first.get("device"), "platform": platform.platform(),
+        "identity": study_identity(config),
+        "hardware": {"device": device, "mixed_precision": mixed, "platform": platform.platform(),
                      "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
                      "torch_threads": torch.get_num_threads(), "torch_version": str(torch.__version__),
                      "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None},
@@ -231,24 +236,69 @@ def summarize(config: StudyConfig, metrics: dict[str, dict[int, dict[str, Any]]]
 
 
 # --- running ----------------------------------------------------------------------------------
+def study_identity(config: StudyConfig) -> dict[str, Any]:
+    """What fixes a study's numbers: its budget, the data folder and the device (one for all its runs)."""
+    from .device import explain_device
+
+    device = explain_device(config.device)[0].type
+    data_dir = None if config.data_dir is None else str(config.data_dir)
+    return {**{k: getattr(config, k) for k in _FIXED}, "data_dir": data_dir, "device": device,
+            "mixed_precision": device == "cuda"}
+
+
 def _check_resume(config: StudyConfig, path: Path) -> None:
-    """Refuse to mix: an existing study continues only with resume and the same fixed settings."""
+    """Refuse to mix: an existing study continues only with resume and the same identity."""
     if not path.exists() and not (path.parent / "runs").exists():
         return
     if not config.resume:
         raise StudyMismatch(f"{path.parent} already holds a study; pass --resume to continue it "
                             "or --out DIR to start a new one")
     if not path.exists():
-        return  # interrupted during its first run: nothing to compare yet
+        return  # interrupted during its first run: nothing to compare yet (each run checks its own)
     try:
-        old = json.loads(path.read_text())["settings"]
-    except (OSError, ValueError, KeyError) as err:
+        saved = json.loads(path.read_text())
+        old = saved.get("identity") or saved["settings"]  # studies from before identities: their settings
+    except (OSError, ValueError, KeyError, AttributeError) as err:
         raise StudyMismatch(f"{path} is not a readable klif-edu study ({err}); move it away or use --out") from None
-    mine = asdict(config)
-    differ = [f"{k}: {old.get(k)!r} there, {mine[k]!r} now" for k in _FIXED if old.get(k) != mine[k]]
+    mine = study_identity(config)
+    differ = [f"{k}: {there!r} there, {now!r} now" for k, there, now in differences(old, mine, STUDY_MAY_DIFFER)
+              if k in old or k in _FIXED]
     if differ:
         raise StudyMismatch(f"{path} was started with other settings ({'; '.join(differ)}); "
                             "use the same settings to resume, or --out DIR for a new study")
+
+
+def _one_device(metrics: dict[str, dict[int, dict[str, Any]]]) -> tuple[Any, Any]:
+    """(device, mixed precision) shared by all runs; StudyMismatch when the runs come from several."""
+    where: dict[tuple, list[str]] = {}
+    for variant, runs in metrics.items():
+        for seed, m in runs.items():
+            ident = m.get("identity") or {}
+            key = (ident.get("device", str(m.get("device", "")).split(":")[0]),
+                   ident.get("mixed_precision", m.get("mixed_precision")))
+            where.setdefault(key, []).append(f"{variant}-seed{seed}")
+    if len(where) > 1:
+        said = "; ".join(f"{', '.join(runs)} on {dev} (mixed precision {amp})" for (dev, amp), runs in where.items())
+        raise StudyMismatch(f"the study's runs come from different devices ({said}); a paired comparison needs "
+                            "one: delete the odd runs' folders and resume on the device of the others")
+    if not where:
+        return None, None
+    first = next(m for runs in metrics.values() for m in runs.values())
+    return first.get("device"), next(iter(where))[1]
+
+
+def _finished(run_dir: Path, wanted: dict[str, Any]) -> dict[str, Any] | None:
+    """The metrics of the finished run in ``run_dir`` (None: to train or continue); a run of other settings refused."""
+    done = run_dir / "metrics.json"
+    m = json.loads(done.read_text()) if done.exists() else None
+    if m is None or not isinstance(m.get("identity"), dict):
+        return None  # nothing finished, or a run from before identities: train(resume=True) checks its checkpoint
+    diffs = differences(m["identity"], wanted, STUDY_MAY_DIFFER)
+    if diffs:
+        there, asked = describe(diffs)
+        raise StudyMismatch(f"{run_dir} holds a run trained with {there}, but this study asks for {asked}; "
+                            "delete that folder to train it again, or --out DIR for a new study")
+    return m if m.get("epochs") == wanted["epochs"] else None
 
 
 def run_study(config: StudyConfig, *, say: Callable[[str], None] | None = None,
@@ -259,6 +309,7 @@ def run_study(config: StudyConfig, *, say: Callable[[str], None] | None = None,
     for your own data). A finished run (its metrics.json) is read back, an unfinished one
     resumes from its checkpoint; Ctrl-C keeps every finished epoch.
     """
+    from .data import get_spec
     from .training import TrainConfig, train
 
     config.check()
@@ -269,21 +320,21 @@ def run_study(config: StudyConfig, *, say: Callable[[str], None] | None = None,
     metrics: dict[str, dict[int, dict[str, Any]]] = {}
     wall = 0.0
     write_json_atomic(summarize(config, metrics, wall), summary_path)  # the settings, before any run
+    spec = (train_kwargs or {}).get("spec") or get_spec(config.dataset)
     for seed in config.seed_list:
         for variant in config.variants:
             run_dir = out / "runs" / f"{variant}-seed{seed}"
-            done = run_dir / "metrics.json"
-            m = json.loads(done.read_text()) if done.exists() else None
-            if m is None or m.get("epochs") != config.epochs:
+            tc = TrainConfig(
+                dataset=config.dataset, neuron=variant, arch=config.arch, epochs=config.epochs,
+                time_steps=config.time_steps, batch_size=config.batch_size, lr=config.lr,
+                loss=config.loss, device=config.device, data_dir=config.data_dir, out=str(run_dir),
+                limit_train=config.limit_train, limit_test=config.limit_test, seed=seed,
+                resume=True, backend=config.backend, progress=False, verbose=False,
+            )
+            m = _finished(run_dir, identity_of_config(tc, spec))
+            if m is None:
                 say(f"study: {variant}, seed {seed} ({run_dir})")
-                tc = TrainConfig(
-                    dataset=config.dataset, neuron=variant, arch=config.arch, epochs=config.epochs,
-                    time_steps=config.time_steps, batch_size=config.batch_size, lr=config.lr,
-                    loss=config.loss, device=config.device, data_dir=config.data_dir, out=str(run_dir),
-                    limit_train=config.limit_train, limit_test=config.limit_test, seed=seed,
-                    resume=True, backend=config.backend, progress=False, verbose=False,
-                )
-                m = train(tc, **(train_kwargs or {})).metrics
+                m = train(tc, **(train_kwargs or {}), may_differ=tuple(STUDY_MAY_DIFFER)).metrics
                 say(f"study: {variant}, seed {seed}: test accuracy {m['test_accuracy']:.4f} "
                     f"({m['wall_time_s']:.0f} s)")
             metrics.setdefault(variant, {})[seed] = m

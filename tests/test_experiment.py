@@ -7,6 +7,7 @@ import torch
 
 from klif_edu import experiment, modes
 from klif_edu.data import DatasetMissing
+from klif_edu.run_identity import identity_of_config
 from klif_edu.experiment import (FULL, QUICK, TEST, compare_neurons, estimate_full_time, full_run_command,
                                  plan_run, runs_root)
 
@@ -122,15 +123,18 @@ def test_a_finished_lesson_run_is_picked_up(no_quick_env, monkeypatch, tmp_path,
     monkeypatch.setattr(experiment, "train", lambda config, spec=None: configs.append(config) or config)
     compare_neurons("embedded-fashion-mnist", mode="lesson", out=tmp_path, device="cpu")
     assert all(c.overwrite and not c.resume for c in configs)
-    for neuron in ("klif", "lif"):  # as if `klif-edu lesson` had finished both
+    plan = plan_run("embedded-fashion-mnist", mode="lesson", out=tmp_path, device="cpu")
+    for neuron in ("klif", "lif"):  # as if `klif-edu lesson` had finished both (their metrics carry the identity)
         (tmp_path / neuron).mkdir()
-        (tmp_path / neuron / "metrics.json").write_text("{}")
+        identity = identity_of_config(plan.config(neuron), plan.model_spec())
+        (tmp_path / neuron / "metrics.json").write_text(json.dumps({"epochs": plan.epochs, "identity": identity}))
     configs.clear()
     compare_neurons("embedded-fashion-mnist", mode="lesson", out=tmp_path, device="cpu")
     assert all(c.resume and not c.overwrite for c in configs) and "using it" in capsys.readouterr().out
     configs.clear()
     compare_neurons("embedded-fashion-mnist", mode="lesson", out=tmp_path, device="cpu", epochs=1)  # other settings
     assert all(c.overwrite for c in configs)
+    assert not any((tmp_path / n / "metrics.json").exists() for n in ("klif", "lif"))  # the old runs are gone
 
 
 def test_compare_neurons_quick_path_end_to_end(tmp_path, capsys):
