@@ -17,6 +17,8 @@ import argparse
 import sys
 from typing import Any
 
+from .places import data_dir_help
+
 EXIT_USAGE = 2
 EXIT_DIVERGED = 1
 EXIT_INTERRUPTED = 130
@@ -53,7 +55,7 @@ def _budget_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (cosine to 0)")
     p.add_argument("--loss", default="mse", choices=("mse", "ce"), help="mse on firing rates (PLIF) or ce")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
-    p.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    p.add_argument("--data-dir", default=None, help=data_dir_help())
     p.add_argument("--limit-train", type=_positive_int, default=None, help="use only N training samples")
     p.add_argument("--limit-test", type=_positive_int, default=None, help="use only N test samples")
     p.add_argument("--backend", default="eager", choices=("eager", "compiled"),
@@ -102,17 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
 
     ds = sub.add_parser("datasets", help="list the datasets: present or missing, size, how to get them")
-    ds.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    ds.add_argument("--data-dir", default=None, help=data_dir_help())
 
     fe = sub.add_parser("fetch", help="download datasets with progress, checksums and resume (NAME or all)")
     fe.add_argument("name", help="a dataset name (see `klif-edu datasets`) or all")
-    fe.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    fe.add_argument("--data-dir", default=None, help=data_dir_help())
 
     le = sub.add_parser("lesson", help="run a training notebook's KLIF and LIF runs ahead of class "
                         "(the notebook then picks them up)")
     le.add_argument("name", help="dataset of the notebook, e.g. fashion-mnist")
     le.add_argument("--mode", default="lesson", choices=("lesson", "full", "test"))
-    le.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    le.add_argument("--data-dir", default=None, help=data_dir_help())
     le.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     return parser
 
