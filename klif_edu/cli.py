@@ -7,6 +7,7 @@
     klif-edu lesson fashion-mnist                  # a notebook's lesson runs, ahead of class
     klif-edu study --dataset fashion-mnist --seeds 5 --limit-train 5000   # paired multi-seed comparison
     klif-edu doctor                                # one-minute self-check of the install and device
+    klif-edu progress /home                        # a class's exercise results (right, wrong, not attempted)
 
 Bad arguments, a missing dataset, an unusable device or checkpoint print one short message
 to stderr and exit with code 2 (a diverged run: 1; Ctrl-C: 130), never a traceback.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from .places import data_dir_help
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (sub-commands demo, train, datasets, fetch, lesson, study, doctor)."""
     parser = argparse.ArgumentParser(prog="klif-edu", description="KLIF spiking neurons for teaching.")
     sub = parser.add_subparsers(dest="command", required=True,
-                                metavar="{demo,train,datasets,fetch,lesson,study,doctor}")
+                                metavar="{demo,train,datasets,fetch,lesson,study,doctor,progress}")
 
     demo = sub.add_parser("demo", help="offline KLIF vs LIF demo; writes figures and a summary under runs/demo")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
@@ -116,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     le.add_argument("--mode", default="lesson", choices=("lesson", "full", "test"))
     le.add_argument("--data-dir", default=None, help=data_dir_help())
     le.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+
+    pr = sub.add_parser("progress", help="exercise results (right, wrong, not attempted) per notebook, "
+                        "of one student's folder or a whole class's (DIR/<student>/...)")
+    pr.add_argument("dirs", nargs="+", metavar="DIR", help="a notebooks folder, or a folder of students' folders")
+    pr.add_argument("--csv", action="store_true", help="one row per student and exercise, for a spreadsheet")
     return parser
 
 
@@ -277,6 +284,25 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(args: argparse.Namespace) -> int:
+    from .progress import collect, detail, find_results, table
+
+    missing = [d for d in args.dirs if not Path(d).is_dir()]
+    if missing:
+        return _fail("progress", f"not a folder: {', '.join(missing)}")
+    report = collect(find_results(args.dirs), args.dirs)
+    if not report:
+        return _fail("progress", f"no exercise results under {', '.join(args.dirs)}: check() writes "
+                     "klif-edu-results.json beside each notebook it judges (up to 3 folders down are searched)", 1)
+    if args.csv:
+        from .progress import as_csv
+
+        sys.stdout.write(as_csv(report))
+        return 0
+    print(detail(report[0]) if len(report) == 1 else table(report))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .data import DatasetMissing
     from .demo import run_demo
@@ -298,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # --help (0) or a usage error (2): argparse already printed why
         return int(stop.code or 0) if not isinstance(stop.code, str) else EXIT_USAGE
     handlers = {"demo": _demo, "train": _train, "datasets": _datasets, "fetch": _fetch, "lesson": _lesson,
-                "study": _study, "doctor": _doctor}
+                "study": _study, "doctor": _doctor, "progress": _progress}
     return handlers[args.command](args)
 
 
