@@ -15,7 +15,11 @@ from typing import Any, Callable, Hashable
 
 import torch
 
+from .quiet import quiet_cpu_only_noise
+
 __all__ = ["Compiled", "compiled_for", "compiler_unavailable", "graph_input"]
+
+quiet_cpu_only_noise()  # torch's "No CUDA runtime is found" at the first compile on a CPU-only machine
 
 
 def compiler_unavailable(err: BaseException) -> bool:

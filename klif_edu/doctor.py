@@ -26,6 +26,7 @@ import torch
 
 from .device import autocast, explain_device
 from .environment import is_quick
+from .readiness import check_data_folder, check_lesson_times
 
 __all__ = ["Check", "DoctorFailure", "versions", "run_doctor", "CHECKS"]
 
@@ -225,10 +226,12 @@ def check_speed(device: torch.device, quick: bool | None = None) -> str:
 
 
 CHECKS: tuple[tuple[str, Callable[[torch.device], str]], ...] = (
+    ("data folder", check_data_folder),
     ("fused path = reference equations", check_reference),
     ("training step", check_training_step),
     ("compiled backend", check_compiled),
     ("training speed", check_speed),
+    ("lesson times", check_lesson_times),
 )
 
 
