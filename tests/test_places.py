@@ -124,3 +124,24 @@ def test_read_only_share_keeps_frames_in_the_user_cache(installed, tmp_path, mon
     assert places.frame_cache_dir(share) != places.frame_cache_dir(tmp_path / "other-share")
     monkeypatch.undo()
     assert places.frame_cache_dir(tmp_path) == tmp_path / "cache"
+
+
+def test_a_share_with_frames_built_by_the_teacher_is_read_not_rebuilt(installed, tmp_path, monkeypatch):
+    """The teacher builds the frame cache into the share once (writable then); students read it, write nothing."""
+    home, _ = installed
+    share = tmp_path / "share"
+    (share / "embedded").mkdir(parents=True)
+    from klif_edu.data.embedded import EVENTS_FILE
+
+    shipped = environment.source_root() / "data" / "embedded" / EVENTS_FILE
+    (share / "embedded" / EVENTS_FILE).write_bytes(shipped.read_bytes())
+    monkeypatch.setenv("KLIF_EDU_DATA", str(share))
+    teacher = load_dataset("embedded-events", "test", time_steps=4)
+    built = [teacher[i][0] for i in range(3)]
+    assert teacher.cache_writes == 3 and len(list((share / "cache").rglob("*.npz"))) == 3
+    monkeypatch.setattr(places, "writable_dir", lambda path: not Path(path).is_relative_to(share))
+    student = load_dataset("embedded-events", "test", time_steps=4)
+    assert all(np.array_equal(student[i][0], built[i]) for i in range(3))
+    assert student.cache_writes == 0 and not (home / ".cache" / "klif-edu" / "frames").exists()
+    student[3]  # not in the share's cache: built and kept in the student's own cache
+    assert student.cache_writes == 1 and len(list((share / "cache").rglob("*.npz"))) == 3
