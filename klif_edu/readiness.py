@@ -149,6 +149,8 @@ def check_lesson_times(device: torch.device) -> str:
     total = sum(e.seconds for e in estimates)
     basis = (f"a few real training steps of each lesson's network timed now on {device}, x {CALIBRATION:.2f} "
              f"(real lesson run / probe: {CALIBRATION_BASIS}), + {NOTEBOOK_OVERHEAD_S:.0f} s for the other cells")
+    if hasattr(os, "getloadavg"):  # other work on the machine slows the probe and the lessons alike: say so
+        basis += f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs while probing"
     if is_quick():
         basis += "; TEST MODE (KLIF_EDU_QUICK=1): probed with 4 images, the times are rough"
     if device.type == "cuda":
