@@ -7,6 +7,7 @@
     klif-edu lesson fashion-mnist                  # a notebook's lesson runs, ahead of class
     klif-edu study --dataset fashion-mnist --seeds 5 --limit-train 5000   # paired multi-seed comparison
     klif-edu doctor                                # one-minute self-check of the install and device
+    klif-edu progress /home                        # a class's exercise results (right, wrong, not attempted)
 
 Every sub-command handles errors the same way (``main``): bad arguments, a missing dataset, a
 failed download, an unusable device or checkpoint print one short message to stderr and exit
@@ -17,7 +18,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
+
+from .places import data_dir_help
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 1
@@ -55,7 +59,7 @@ def _budget_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (cosine to 0)")
     p.add_argument("--loss", default="mse", choices=("mse", "ce"), help="mse on firing rates (PLIF) or ce")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
-    p.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    p.add_argument("--data-dir", default=None, help=data_dir_help())
     p.add_argument("--limit-train", type=_positive_int, default=None, help="use only N training samples")
     p.add_argument("--limit-test", type=_positive_int, default=None, help="use only N test samples")
     p.add_argument("--backend", default="eager", choices=("eager", "compiled"),
@@ -67,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="klif-edu", description="KLIF spiking neurons for teaching.")
     parser.add_argument("--debug", action="store_true", help="show a Python traceback for errors (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True,
-                                metavar="{demo,train,datasets,fetch,lesson,study,doctor}")
+                                metavar="{demo,train,datasets,fetch,lesson,study,doctor,progress}")
 
     demo = sub.add_parser("demo", help="offline KLIF vs LIF demo; writes figures and a summary under runs/demo")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
@@ -105,11 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
 
     ds = sub.add_parser("datasets", help="list the datasets: present or missing, size, how to get them")
-    ds.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    ds.add_argument("--data-dir", default=None, help=data_dir_help())
 
     fe = sub.add_parser("fetch", help="download datasets with progress, checksums and resume (NAME or all)")
     fe.add_argument("name", help="a dataset name (see `klif-edu datasets`) or all")
-    fe.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    fe.add_argument("--data-dir", default=None, help=data_dir_help())
     fe.add_argument("--mirror", default=None, help="a class mirror (URL or folder) with the same files and "
                     "checksums, used instead of the official servers")
 
@@ -117,8 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "(the notebook then picks them up)")
     le.add_argument("name", help="dataset of the notebook, e.g. fashion-mnist")
     le.add_argument("--mode", default="lesson", choices=("lesson", "full", "test"))
-    le.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
+    le.add_argument("--data-dir", default=None, help=data_dir_help())
     le.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    pr = sub.add_parser("progress", help="exercise results (right, wrong, not attempted) per notebook, "
+                        "of one student's folder or a whole class's (DIR/<student>/...)")
+    pr.add_argument("dirs", nargs="+", metavar="DIR", help="a notebooks folder, or a folder of students' folders")
+    pr.add_argument("--csv", action="store_true", help="one row per student and exercise, for a spreadsheet")
     for command in sub.choices.values():  # --debug also after the sub-command
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show a Python traceback for errors (for bug reports)")
@@ -265,6 +273,25 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(args: argparse.Namespace) -> int:
+    from .progress import collect, detail, find_results, table
+
+    missing = [d for d in args.dirs if not Path(d).is_dir()]
+    if missing:
+        return _fail("progress", f"not a folder: {', '.join(missing)}")
+    report = collect(find_results(args.dirs), args.dirs)
+    if not report:
+        return _fail("progress", f"no exercise results under {', '.join(args.dirs)}: check() writes "
+                     "klif-edu-results.json beside each notebook it judges (up to 3 folders down are searched)", 1)
+    if args.csv:
+        from .progress import as_csv
+
+        sys.stdout.write(as_csv(report))
+        return 0
+    print(detail(report[0]) if len(report) == 1 else table(report))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -283,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # --help (0) or a usage error (2): argparse already printed why
         return int(stop.code or 0) if not isinstance(stop.code, str) else EXIT_USAGE
     handlers = {"demo": _demo, "train": _train, "datasets": _datasets, "fetch": _fetch, "lesson": _lesson,
-                "study": _study, "doctor": _doctor}
+                "study": _study, "doctor": _doctor, "progress": _progress}
     try:
         return handlers[args.command](args)
     except _known_errors() as err:  # the package's own errors: one line, never a traceback (--debug: one)

@@ -15,6 +15,8 @@ from typing import Any, Callable, Hashable
 
 import torch
 
+from .quiet import quiet_cpu_only_noise
+
 __all__ = ["Compiled", "compiled_for", "compiler_unavailable", "compile_failed", "graph_input"]
 
 
@@ -36,6 +38,8 @@ def _computation_error(chain: list[BaseException]) -> bool:
 
     oom = (torch.OutOfMemoryError, getattr(torch, "AcceleratorError", torch.OutOfMemoryError))
     return isinstance(chain[0], TorchRuntimeError) or any(isinstance(e, oom) for e in chain)
+
+quiet_cpu_only_noise()  # torch's "No CUDA runtime is found" at the first compile on a CPU-only machine
 
 
 def compiler_unavailable(err: BaseException) -> bool:

@@ -26,6 +26,7 @@ import torch
 
 from .device import autocast, explain_device
 from .environment import is_quick
+from .readiness import check_data_folder, check_lesson_times
 
 __all__ = ["Check", "DoctorFailure", "versions", "run_doctor", "CHECKS"]
 
@@ -241,11 +242,13 @@ def check_lesson_memory(device: torch.device) -> str:
 
 
 CHECKS: tuple[tuple[str, Callable[[torch.device], str]], ...] = (
+    ("data folder", check_data_folder),
     ("fused path = reference equations", check_reference),
     ("training step", check_training_step),
     ("compiled backend", check_compiled),
     ("training speed", check_speed),
     ("GPU lesson batch from memory", check_lesson_memory),
+    ("lesson times", check_lesson_times),
 )
 
 

@@ -21,17 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from .device import explain_device
-from .environment import QUICK_ENV, source_root
+from .environment import QUICK_ENV
 from .environment import is_quick as is_quick_env
 from . import gpu_memory
 from .gpu_memory import gpu_batch
+from .places import RUNS_ENV, default_runs_root, expand
 from .training import TrainConfig
 
 __all__ = ["MODES", "FULL", "TEST", "QUICK", "QUICK_EVENT_FRAMES", "Budget", "LESSON_CPU", "LESSON_GPU",
            "STAND_IN", "DATASET_SIZES", "Plan", "decide_mode", "plan_run", "runs_root", "dataset_present", "is_quick_env"]
 
 MODES = ("test", "lesson", "full")
-RUNS_ENV = "KLIF_EDU_RUNS"
 #: Full runs: PLIF's batch size and learning rate (its README); 64 epochs is our choice, one
 #: period of PLIF's cosine schedule (T_max = 64). PLIF itself trained for up to 1024 epochs.
 FULL: dict[str, Any] = {"arch": "paper", "epochs": 64, "batch_size": 16, "lr": 1e-3}
@@ -111,12 +111,11 @@ LESSON_GPU["embedded-events"] = LESSON_CPU["embedded-events"]
 
 
 def runs_root() -> Path:
-    """Where runs go: $KLIF_EDU_RUNS, else <repository>/runs in a source checkout, else ./runs."""
+    """Where runs go: $KLIF_EDU_RUNS, else <repository>/runs in a source checkout, else ./runs beside the notebooks."""
     env = os.environ.get(RUNS_ENV, "").strip()
     if env:
-        return Path(env).expanduser()
-    root = source_root()
-    return root / "runs" if root is not None else Path("runs")
+        return expand(env)
+    return default_runs_root()
 
 
 def _spec(dataset: str):

@@ -37,7 +37,7 @@ def test_cli_doctor_passes_on_the_cpu(capsys, monkeypatch):
     monkeypatch.setenv("KLIF_EDU_QUICK", "1")
     assert main(["doctor", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert "all 6 checks passed" in out and "GPU lesson batch from memory" in out and "compiled backend" in out and "img/s" in out
+    assert "all 8 checks passed" in out and "GPU lesson batch from memory" in out and "lesson times" in out and "data folder" in out and "compiled backend" in out and "img/s" in out
 
 
 def test_cli_doctor_fails_clearly(capsys, monkeypatch):

@@ -6,7 +6,8 @@
     x_seq = encode(x[None], 8)         # [T=8, N=1, 1, 28, 28], direct encoding (the paper's)
     frames, y = load_dataset("embedded-events", "test")[0]    # frames: float32 [T, 2, 34, 34]
 
-Files go under data_root(): the data_dir argument, else $KLIF_EDU_DATA, else <repo>/data.
+Files go under data_root(): the data_dir argument, else $KLIF_EDU_DATA, else <repo>/data in a
+checkout, else the user's cache folder (klif_edu.places); a read-only data folder is only read.
 `fetch(name)` downloads one (checked, atomic, resumable). A dataset that is neither on disk
 nor downloadable raises DatasetMissing, whose message
 says which files to put where.

@@ -85,7 +85,7 @@ class FrameDataset(Dataset):
     """Frames of an event source; item i is (float32 [T, C, H, W], int label), cached as .npz."""
 
     def __init__(self, source, spec: DatasetSpec, time_steps: int, cache_dir: pathlib.Path | None,
-                 binning: str = "number", downscale: int = 1) -> None:
+                 binning: str = "number", downscale: int = 1, shared_cache: pathlib.Path | None = None) -> None:
         if binning not in BINNINGS:
             raise ValueError(f"binning must be one of {BINNINGS}, got {binning!r}")
         self.source = source
@@ -100,6 +100,9 @@ class FrameDataset(Dataset):
         self.input_shape = self.frame_shape[1:]  # (C, H, W) of one frame, after any downscale
         self.cache_dir = (None if cache_dir is None else
                           pathlib.Path(cache_dir) / f"T{time_steps}_{_CACHE_NAMES[binning]}_d{downscale}")
+        # a read-only cache also looked in (a class share's, built by the teacher); never written
+        self.shared_cache = (None if shared_cache is None or cache_dir is None else
+                             pathlib.Path(shared_cache) / self.cache_dir.name)
         self.cache_writes = 0  # how many frame files this object wrote (to see cache hits)
 
     def __len__(self) -> int:
@@ -108,8 +111,11 @@ class FrameDataset(Dataset):
     def _cache_path(self, index: int) -> pathlib.Path | None:
         if self.cache_dir is None:
             return None
+        return self.cache_dir / self._cache_name(index)
+
+    def _cache_name(self, index: int) -> str:
         key = str(self.source.keys[index]).replace("/", "__").replace("\\", "__")
-        return self.cache_dir / f"{key}.npz"
+        return f"{key}.npz"
 
     def _read_cache(self, path: pathlib.Path | None) -> np.ndarray | None:
         if path is None or not path.is_file():
@@ -125,6 +131,10 @@ class FrameDataset(Dataset):
         """int16 frames [T, C, H, W] of item `index`, from the cache or integrated now and cached."""
         path = self._cache_path(index)
         frames = self._read_cache(path)
+        if frames is None and self.shared_cache is not None:
+            frames = self._read_cache(self.shared_cache / self._cache_name(index))
+            if frames is not None:
+                return frames
         if frames is None:
             events, _ = self.source[index]
             frames = events_to_frames(events, self.sensor_size, self.time_steps,

@@ -12,6 +12,7 @@ import pathlib
 import torch
 from torch.utils.data import Dataset, Subset
 
+from ..places import frame_cache_dir
 from .embedded import EVENTS_FILE, IMAGES_FILE, EmbeddedEvents, embedded_file, load_embedded_images
 from .events import DVS_SPLITS, EVENT_LAYOUT, events_how_to_get, events_present, tonic_source
 from .frames import BINNINGS, FrameDataset
@@ -80,7 +81,9 @@ def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | 
     else:
         source = (EmbeddedEvents(split, data_dir) if spec.name == "embedded-events"
                   else tonic_source(spec.name, split, root, download, dvs_split))
-        dataset = FrameDataset(source, spec, T, root / "cache" / spec.name / split, binning, downscale)
+        cache = frame_cache_dir(root)  # root/cache, or the user cache when root is a read-only share
+        shared = root / "cache" / spec.name / split if cache != root / "cache" else None
+        dataset = FrameDataset(source, spec, T, cache / spec.name / split, binning, downscale, shared_cache=shared)
     dataset.time_steps = T
     if limit is not None and limit < len(dataset):
         return LimitedDataset(dataset, limit, seed)

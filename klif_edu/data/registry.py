@@ -1,7 +1,7 @@
 """What datasets exist, where their files live, and how to get them.
 
     DATASETS["fashion-mnist"].input_shape   # (1, 28, 28)
-    data_root()                             # data_dir argument > $KLIF_EDU_DATA > <repo>/data
+    data_root()                             # data_dir > $KLIF_EDU_DATA > <repo>/data > user cache
 
 Default time steps follow the PLIF paper (Fang et al. 2021), whose six datasets KLIF
 reuses; the numbers are read from the run names in the PLIF repository's LOGS folder
@@ -16,7 +16,7 @@ import os
 import pathlib
 from dataclasses import dataclass
 
-from ..environment import source_root
+from ..places import default_data_root, expand
 
 __all__ = [
     "DatasetSpec", "DATASETS", "DatasetMissing", "data_root", "repo_data_dir",
@@ -92,16 +92,12 @@ def get_spec(name: str) -> DatasetSpec:
 
 
 def repo_data_dir() -> pathlib.Path:
-    """<repository root>/data when klif_edu runs from a source checkout (editable install)."""
-    root = source_root()
-    if root is not None:
-        return root / "data"
-    # Installed as a wheel: no repository around us, keep downloads in the user's cache.
-    return pathlib.Path.home() / ".cache" / "klif-edu" / "data"
+    """<repository root>/data in a source checkout; installed, the user's cache folder (``places``)."""
+    return default_data_root()
 
 
 def data_root(data_dir: str | os.PathLike | None = None) -> pathlib.Path:
-    """Folder for downloads and caches: `data_dir` > $KLIF_EDU_DATA > <repository root>/data."""
+    """Folder for downloads and caches: `data_dir` > $KLIF_EDU_DATA > <checkout>/data > the user cache."""
     if data_dir is not None:
         if not isinstance(data_dir, (str, os.PathLike)):
             raise TypeError(f"data_dir must be a path (str or PathLike), got {type(data_dir).__name__}")
@@ -109,8 +105,8 @@ def data_root(data_dir: str | os.PathLike | None = None) -> pathlib.Path:
             raise ValueError("data_dir is an empty string; pass a folder or None for the default")
         return pathlib.Path(data_dir).expanduser()
     env = os.environ.get(ENV_VAR, "")
-    if env:
-        return pathlib.Path(env).expanduser()
+    if env.strip():
+        return expand(env)
     return repo_data_dir()
 
 

@@ -8,7 +8,9 @@
 Reference answers are computed by the library itself (``klif_edu.neurons``,
 ``klif_edu.surrogate``) when a check runs, so they follow the code they teach.
 ``check(..., strict=True)`` raises ``AssertionError`` instead of printing "wrong" or
-"not attempted": the test suite uses it.
+"not attempted": the test suite uses it. Otherwise each verdict is kept in
+``klif-edu-results.json`` beside the notebook (``klif_edu.exercises.results``), which
+``klif-edu progress`` tabulates for a teacher.
 """
 from __future__ import annotations
 
@@ -147,6 +149,10 @@ def check(name: str, answer: Any, *, strict: bool = False, run: Any = None) -> b
         status, msg = _verdict(ex, answer, run)
     except Exception as err:  # a student's odd answer must never break the notebook
         status, msg = "wrong", f"{ex.name}: could not read that answer ({err}). Hint: {ex.hint}"
+    if not strict:  # a student's verdict, kept beside the notebook for `klif-edu progress`
+        from .results import record
+
+        record(ex.name, status)
     if strict and status != "right":
         raise AssertionError(msg)
     print(f"{_MARK[status]} {msg}")
