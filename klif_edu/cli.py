@@ -1,4 +1,4 @@
-"""The `klif-edu` command: demo, train, datasets, fetch, lesson, study, doctor.
+"""The `klif-edu` command: demo, train, datasets, fetch, lesson, study, doctor, notebooks, lab.
 
     klif-edu demo                                  # offline KLIF vs LIF, figures in runs/demo
     klif-edu train --dataset fashion-mnist --neuron klif --epochs 1
@@ -7,6 +7,8 @@
     klif-edu lesson fashion-mnist                  # a notebook's lesson runs, ahead of class
     klif-edu study --dataset fashion-mnist --seeds 5 --limit-train 5000   # paired multi-seed comparison
     klif-edu doctor                                # one-minute self-check of the install and device
+    klif-edu notebooks [DEST] [--list]             # copy the lessons out of the package (keeps your edits)
+    klif-edu lab [DEST]                            # copy when needed, then open JupyterLab there
 
 Bad arguments, a missing dataset, an unusable device or checkpoint print one short message
 to stderr and exit with code 2 (a diverged run: 1; Ctrl-C: 130), never a traceback.
@@ -16,6 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import Any
+
+from .lessons import DEFAULT_DEST
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 1
@@ -64,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (sub-commands demo, train, datasets, fetch, lesson, study, doctor)."""
     parser = argparse.ArgumentParser(prog="klif-edu", description="KLIF spiking neurons for teaching.")
     sub = parser.add_subparsers(dest="command", required=True,
-                                metavar="{demo,train,datasets,fetch,lesson,study,doctor}")
+                                metavar="{demo,train,datasets,fetch,lesson,study,doctor,notebooks,lab}")
 
     demo = sub.add_parser("demo", help="offline KLIF vs LIF demo; writes figures and a summary under runs/demo")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
@@ -114,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     le.add_argument("--mode", default="lesson", choices=("lesson", "full", "test"))
     le.add_argument("--data-dir", default=None, help="dataset folder (default: $KLIF_EDU_DATA or ./data)")
     le.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+
+    nb = sub.add_parser("notebooks", help="copy the lesson notebooks into DEST (keeps the ones you changed)")
+    nb.add_argument("dest", nargs="?", default=DEFAULT_DEST, help=f"folder (default: ./{DEFAULT_DEST})")
+    nb.add_argument("--list", action="store_true", help="list the series (minutes, GPU, downloads); copy nothing")
+    lab = sub.add_parser("lab", help="copy the lessons into DEST when needed, then open JupyterLab there")
+    lab.add_argument("dest", nargs="?", default=DEFAULT_DEST, help=f"folder (default: ./{DEFAULT_DEST})")
     return parser
 
 
@@ -275,6 +285,39 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notebooks(args: argparse.Namespace) -> int:
+    from .lessons import copy_notebooks, list_lessons
+    from .resources import ResourceMissing
+
+    try:
+        if args.list:
+            lessons = list_lessons()
+            for lesson in lessons:
+                print(lesson.line())
+            print(f"{len(lessons)} notebooks, about {sum(x.minutes or 0 for x in lessons)} minutes in all "
+                  "(training notebooks: lesson mode on a laptop CPU)")
+            return 0
+        report = copy_notebooks(args.dest)
+    except (OSError, ResourceMissing) as err:
+        return _fail("notebooks", err)
+    print("\n".join(report.lines()))
+    print(f"the lessons are in {report.dest}; open them with `klif-edu lab {args.dest}`")
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from .lessons import open_lab
+    from .resources import ResourceMissing
+
+    try:
+        open_lab(args.dest)
+    except (OSError, ResourceMissing, ModuleNotFoundError) as err:
+        return _fail("lab", err)
+    except KeyboardInterrupt:
+        return 0  # JupyterLab stopped with Ctrl-C: the normal way out
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .data import DatasetMissing
     from .demo import run_demo
@@ -296,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # --help (0) or a usage error (2): argparse already printed why
         return int(stop.code or 0) if not isinstance(stop.code, str) else EXIT_USAGE
     handlers = {"demo": _demo, "train": _train, "datasets": _datasets, "fetch": _fetch, "lesson": _lesson,
-                "study": _study, "doctor": _doctor}
+                "study": _study, "doctor": _doctor, "notebooks": _notebooks, "lab": _lab}
     return handlers[args.command](args)
 
 
