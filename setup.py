@@ -5,6 +5,7 @@ wheel needs them inside the package, so build_py copies them to klif_edu/_lesson
 klif_edu/resources.py), notebooks with their outputs stripped. An editable install reads the checkout.
 """
 import json
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -33,11 +34,13 @@ class BuildWithLessons(build_py):
         super().run()
         if getattr(self, "editable_mode", False):
             return  # an editable install finds them in the checkout
+        lessons = Path(self.build_lib) / "klif_edu" / "_lessons"
+        shutil.rmtree(lessons, ignore_errors=True)  # a lesson renamed since the last build must not linger
         for kind, (folder, pattern) in LESSONS.items():
             files = sorted(p for p in (ROOT / folder).glob(pattern) if p.is_file())
             if not files:
                 raise RuntimeError(f"no {kind} in {ROOT / folder}: a wheel without its lessons is useless")
-            target = Path(self.build_lib) / "klif_edu" / "_lessons" / kind
+            target = lessons / kind
             target.mkdir(parents=True, exist_ok=True)
             for path in files:
                 if path.suffix == ".ipynb":
