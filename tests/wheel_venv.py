@@ -43,6 +43,15 @@ SOURCES = ["pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "klif_edu",
            "data/embedded"]
 
 
+def _no_isolation() -> list[str]:
+    """Build with this environment's setuptools when it is recent enough (faster, offline), else pip's own."""
+    try:
+        import setuptools
+    except ImportError:
+        return []
+    return ["--no-build-isolation"] if int(setuptools.__version__.split(".")[0]) >= 64 else []
+
+
 def build_wheel(out_dir: Path) -> Path:
     """`pip wheel --no-deps` of the checkout (its sources copied to out_dir/src first); the wheel's path."""
     src = Path(out_dir) / "src"
@@ -52,7 +61,7 @@ def build_wheel(out_dir: Path) -> Path:
         else:
             (src / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, src / name)
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", out_dir, src])
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", *_no_isolation(), "-q", "-w", out_dir, src])
     (wheel,) = sorted(Path(out_dir).glob("klif_edu-*.whl"))
     return wheel
 
