@@ -12,9 +12,10 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-# kind (klif_edu/resources.py KINDS) -> (folder in the repository, files)
-LESSONS = {"notebooks": ("notebooks", "[0-9][0-9]_*.ipynb"), "results": ("results", "*.*"),
-           "embedded": ("data/embedded", "*.npz")}
+# kind (klif_edu/resources.py KINDS) -> (folder in the repository, its files); data/README.md carries the
+# embedded data's licence (Fashion-MNIST, MIT), which must travel with the copies
+LESSONS = {"notebooks": ("notebooks", ["[0-9][0-9]_*.ipynb"]), "results": ("results", ["*.*"]),
+           "embedded": ("data", ["embedded/*.npz", "README.md"])}
 
 
 def stripped(text: str) -> str:
@@ -36,8 +37,8 @@ class BuildWithLessons(build_py):
             return  # an editable install finds them in the checkout
         lessons = Path(self.build_lib) / "klif_edu" / "_lessons"
         shutil.rmtree(lessons, ignore_errors=True)  # a lesson renamed since the last build must not linger
-        for kind, (folder, pattern) in LESSONS.items():
-            files = sorted(p for p in (ROOT / folder).glob(pattern) if p.is_file())
+        for kind, (folder, patterns) in LESSONS.items():
+            files = sorted(p for pattern in patterns for p in (ROOT / folder).glob(pattern) if p.is_file())
             if not files:
                 raise RuntimeError(f"no {kind} in {ROOT / folder}: a wheel without its lessons is useless")
             target = lessons / kind

@@ -39,6 +39,7 @@ def test_wheel_carries_every_lesson_file(installed):
         assert files, folder
         for name in files:
             assert f"klif_edu/_lessons/{kind}/{name}" in names, f"the wheel lacks {folder}/{name}"
+    assert "klif_edu/_lessons/embedded/README.md" in names  # the embedded data's licence travels with it
     with zipfile.ZipFile(wheel) as z:
         nb = json.loads(z.read("klif_edu/_lessons/notebooks/01_lif_neuron.ipynb"))
     assert all(c.get("outputs", []) == [] for c in nb["cells"])

@@ -40,7 +40,7 @@ def _run(cmd: list, **kw) -> subprocess.CompletedProcess:
 
 # What a build reads: copied to a scratch folder so that the build leaves nothing in the checkout.
 SOURCES = ["pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "klif_edu", "notebooks", "results",
-           "data/embedded"]
+           "data/embedded", "data/README.md"]
 
 
 def _no_isolation() -> list[str]:
