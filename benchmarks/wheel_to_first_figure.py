@@ -1,6 +1,6 @@
 """Time the installed route from scratch: pip install of the wheel to the first figure of notebook 01.
 
-    python benchmarks/wheel_to_first_figure.py [VENV]     # default VENV: <tmp>/klif-edu-bench-venv (replaced)
+    python benchmarks/wheel_to_first_figure.py [VENV]     # default VENV: <tmp>/klif-edu-bench-venv (made, then removed)
 
 Builds the wheel, creates a fresh virtual environment with torch (timed apart: TORCH_SPEC, from local
 disk here), then times `pip install WHEEL` (its other dependencies included), `klif-edu notebooks DIR`,
@@ -59,6 +59,8 @@ def main(argv: list[str]) -> int:
                       "notebook_01_lesson_mode_s": round(result["seconds"], 1), "error": result["error"],
                       "setup_cell": result["setup_output"].strip()}, indent=1))
     print(f"load average after: {_load()}")
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(venv, ignore_errors=True)  # about 2 GB
     return 0 if result["error"] is None and first is not None else 1
 
 

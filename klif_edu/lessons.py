@@ -172,8 +172,9 @@ def copy_notebooks(dest: str | os.PathLike = DEFAULT_DEST, source: str | os.Path
         elif mine is not None and meta.get("fingerprint") == fingerprint(mine):
             _write(target, _stamped(shipped, name))  # an untouched copy of another version
             report.updated.append(name)
-        elif meta.get("version") and not _newer(version, meta["version"]):
-            report.kept.append(name)  # changed, and the package's version is not newer than the student's
+        elif meta.get("fingerprint") == fingerprint(shipped) or (
+                meta.get("version") and not _newer(version, meta["version"])):
+            report.kept.append(name)  # changed, and the package has nothing newer than what the student started from
         else:
             beside = target.with_name(f"{target.stem}.klif-edu-{version}.ipynb")
             if not beside.exists():

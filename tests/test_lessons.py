@@ -84,6 +84,16 @@ def test_a_newer_package_updates_untouched_copies_and_writes_beside_edited_ones(
     assert third.beside == {a.name: beside.name} and a.read_bytes() == mine and len(list(dest.iterdir())) == 4
 
 
+def test_a_new_release_that_did_not_change_an_edited_notebook_writes_nothing_beside(tmp_path, package, monkeypatch):
+    dest = tmp_path / "lessons"
+    copy_notebooks(dest, source=package)
+    a = sorted(dest.glob("*.ipynb"))[0]
+    _edit(a)
+    monkeypatch.setattr(klif_edu, "__version__", "9.9.0")
+    report = copy_notebooks(dest, source=package)
+    assert a.name in report.kept and not report.beside and len(list(dest.iterdir())) == 3
+
+
 def test_an_unreadable_file_is_never_overwritten(tmp_path, package):
     dest = tmp_path / "lessons"
     dest.mkdir()
