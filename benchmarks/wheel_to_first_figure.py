@@ -10,7 +10,6 @@ and the times; the machine may be shared, so it prints the load average too.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
