@@ -5,6 +5,7 @@ per layer: it fires on F[t] = ReLU(k * H[t]), so training k reshapes the surroga
 """
 from . import functional, surrogate
 from .neurons import KLIF, LIF, Trace
+from .notebook_setup import setup_report
 
-__all__ = ["KLIF", "LIF", "Trace", "functional", "surrogate", "__version__"]
+__all__ = ["KLIF", "LIF", "Trace", "functional", "surrogate", "setup_report", "__version__"]
 __version__ = "0.1.0"

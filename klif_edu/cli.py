@@ -1,4 +1,4 @@
-"""The `klif-edu` command: demo, train, datasets, fetch, lesson, study, doctor.
+"""The `klif-edu` command: demo, train, datasets, fetch, lesson, study, doctor, notebooks, lab.
 
     klif-edu demo                                  # offline KLIF vs LIF, figures in runs/demo
     klif-edu train --dataset fashion-mnist --neuron klif --epochs 1
@@ -8,6 +8,8 @@
     klif-edu study --dataset fashion-mnist --seeds 5 --limit-train 5000   # paired multi-seed comparison
     klif-edu doctor                                # one-minute self-check of the install and device
     klif-edu progress /home                        # a class's exercise results (right, wrong, not attempted)
+    klif-edu notebooks [DEST] [--list]             # copy the lessons out of the package (keeps your edits)
+    klif-edu lab [DEST]                            # copy when needed, then open JupyterLab there
 
 Every sub-command handles errors the same way (``main``): bad arguments, a missing dataset, a
 failed download, an unusable device or checkpoint print one short message to stderr and exit
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .places import data_dir_help
+from .lessons import DEFAULT_DEST
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 1
@@ -71,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="klif-edu", description="KLIF spiking neurons for teaching.")
     parser.add_argument("--debug", action="store_true", help="show a Python traceback for errors (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True,
-                                metavar="{demo,train,datasets,fetch,lesson,study,doctor,progress}")
+                                metavar="{demo,train,datasets,fetch,lesson,study,doctor,notebooks,lab,progress}")
 
     demo = sub.add_parser("demo", help="offline KLIF vs LIF demo; writes figures and a summary under runs/demo")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
@@ -127,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "of one student's folder or a whole class's (DIR/<student>/...)")
     pr.add_argument("dirs", nargs="+", metavar="DIR", help="a notebooks folder, or a folder of students' folders")
     pr.add_argument("--csv", action="store_true", help="one row per student and exercise, for a spreadsheet")
+    nb = sub.add_parser("notebooks", help="copy the lesson notebooks into DEST (keeps the ones you changed)")
+    nb.add_argument("dest", nargs="?", default=DEFAULT_DEST, help=f"folder (default: ./{DEFAULT_DEST})")
+    nb.add_argument("--list", action="store_true", help="list the series (minutes, GPU, downloads); copy nothing")
+    lab = sub.add_parser("lab", help="copy the lessons into DEST when needed, then open JupyterLab there")
+    lab.add_argument("dest", nargs="?", default=DEFAULT_DEST, help=f"folder (default: ./{DEFAULT_DEST})")
     for command in sub.choices.values():  # --debug also after the sub-command
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show a Python traceback for errors (for bug reports)")
@@ -292,6 +300,39 @@ def _progress(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notebooks(args: argparse.Namespace) -> int:
+    from .lessons import copy_notebooks, list_lessons
+    from .resources import ResourceMissing
+
+    try:
+        if args.list:
+            lessons = list_lessons()
+            for lesson in lessons:
+                print(lesson.line())
+            print(f"{len(lessons)} notebooks, about {sum(x.minutes or 0 for x in lessons)} minutes in all "
+                  "(training notebooks: lesson mode on a laptop CPU)")
+            return 0
+        report = copy_notebooks(args.dest)
+    except (OSError, ResourceMissing) as err:
+        return _fail("notebooks", err)
+    print("\n".join(report.lines()))
+    print(f"the lessons are in {report.dest}; open them with `klif-edu lab {args.dest}`")
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from .lessons import open_lab
+    from .resources import ResourceMissing
+
+    try:
+        open_lab(args.dest)
+    except (OSError, ResourceMissing, ModuleNotFoundError) as err:
+        return _fail("lab", err)
+    except KeyboardInterrupt:
+        return 0  # JupyterLab stopped with Ctrl-C: the normal way out
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -310,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # --help (0) or a usage error (2): argparse already printed why
         return int(stop.code or 0) if not isinstance(stop.code, str) else EXIT_USAGE
     handlers = {"demo": _demo, "train": _train, "datasets": _datasets, "fetch": _fetch, "lesson": _lesson,
-                "study": _study, "doctor": _doctor, "progress": _progress}
+                "study": _study, "doctor": _doctor, "progress": _progress,
+                "notebooks": _notebooks, "lab": _lab}
     try:
         return handlers[args.command](args)
     except _known_errors() as err:  # the package's own errors: one line, never a traceback (--debug: one)

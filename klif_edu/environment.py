@@ -15,7 +15,13 @@ def is_quick() -> bool:
 
 
 def source_root() -> Path | None:
-    """The repository root when klif_edu runs from a source checkout (editable install), else None."""
+    """The repository root when klif_edu runs from a source checkout (editable install), else None.
+
+    An installed wheel (it carries klif_edu/_lessons) never looks for a repository."""
+    from .resources import packaged_root
+
+    if packaged_root() is not None:
+        return None
     root = Path(__file__).resolve().parents[1]
     if (root / "pyproject.toml").is_file() and (root / "klif_edu").is_dir():
         return root

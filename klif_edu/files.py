@@ -30,7 +30,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", fsync: bool = False) -
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, file_mode())
+        if hasattr(os, "fchmod"):  # not on Windows before Python 3.13, where mkstemp's mode is not 0600 anyway
+            os.fchmod(fd, file_mode())
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as fh:
             yield fh
             if fsync:

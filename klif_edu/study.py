@@ -388,11 +388,12 @@ def load_summary(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def committed_study(path: Path = COMMITTED) -> dict[str, Any] | None:
-    """A real Fashion-MNIST study committed under results/ (``COMMITTED`` or ``COMMITTED_LONGER``;
-    None outside a source checkout)."""
-    from .environment import source_root
+    """A real Fashion-MNIST study committed under results/ (``COMMITTED`` or ``COMMITTED_LONGER``), as
+    shipped with klif-edu (the installed package's copy, or the checkout's); None when it is missing."""
+    from .resources import ResourceMissing, resource_path
 
-    root = source_root()
-    if root is None or not (root / path).is_file():
+    try:
+        found = resource_path("results", Path(path).name)
+    except ResourceMissing:
         return None
-    return load_summary(root / path)
+    return load_summary(found)

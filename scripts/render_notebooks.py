@@ -5,7 +5,8 @@
 
 The template's contract is written at the top of notebooks/_source/training.py; the values per
 dataset are in notebooks/_source/datasets.toml; optional sections in notebooks/_source/sections/.
-Output: nbformat 4.4, no outputs, only tags in cell metadata (what tests/test_notebooks_clean.py wants).
+Output: nbformat 4.4, no outputs, only tags in cell metadata (what tests/test_notebooks_clean.py wants),
+and after the title the setup cell of klif_edu/notebook_setup.py.
 """
 from __future__ import annotations
 
@@ -109,10 +110,14 @@ def render(values: dict, sections_dir: Path = SOURCE / "sections") -> dict:
                 cells.append(_cell(item["cell_type"], _fill(source, values, where), item["tags"]))
 
     add(parse((SOURCE / "training.py").read_text(encoding="utf-8")), "training.py")
-    return {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)",
-                                                         "language": "python", "name": "python3"},
-                                          "language_info": {"name": "python"}},
-            "nbformat": 4, "nbformat_minor": 4}
+    nb = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)",
+                                                       "language": "python", "name": "python3"},
+                                        "language_info": {"name": "python"}},
+          "nbformat": 4, "nbformat_minor": 4}
+    from klif_edu.notebook_setup import insert_setup_cell
+
+    insert_setup_cell(nb)  # the setup cell every notebook starts with (scripts/setup_cell.py)
+    return nb
 
 
 def datasets() -> dict[str, dict]:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import pathlib
-import sys
 
 import numpy as np
 import torch
 
-from .registry import DatasetMissing, data_root, get_spec, repo_data_dir
+from .registry import DatasetMissing, data_root, get_spec
 from .simulate import EVENT_DTYPE, SENSOR
 from .static import NORMALISATION, ImageTensors
 
@@ -26,19 +25,25 @@ EVENTS_FILE = "fashion_mnist_events.npz"
 
 
 def embedded_file(filename: str, data_dir: str | os.PathLike | None = None) -> pathlib.Path:
-    """Path of an embedded file: data_root(data_dir)/embedded, <repository>/data/embedded, or installed.
+    """Path of an embedded file: data_root(data_dir)/embedded, else the copy shipped with klif-edu.
 
-    The last place is <sys.prefix>/share/klif-edu/embedded, where a wheel's data-files land.
+    The shipped copy is the installed package's (klif_edu/_lessons/embedded) or, in a source
+    checkout, <repository>/data/embedded (klif_edu.resources decides which).
     """
-    candidates = [data_root(data_dir) / "embedded" / filename, repo_data_dir() / "embedded" / filename,
-                  pathlib.Path(sys.prefix) / "share" / "klif-edu" / "embedded" / filename]
+    from ..resources import ResourceMissing, resource_dir
+
+    candidates = [data_root(data_dir) / "embedded" / filename]
+    try:
+        candidates.append(resource_dir("embedded") / filename)
+    except ResourceMissing:
+        pass
     for path in candidates:
         if path.is_file():
             return path
     raise DatasetMissing(
-        f"embedded file {filename} not found in {candidates[0].parent} or {candidates[1].parent}.\n"
-        "To fix: run from a klif-edu source checkout (pip install -e .), or rebuild it with "
-        "`python scripts/build_embedded_data.py` (needs /usr/share/datasets/fashion-mnist).")
+        f"embedded file {filename} not found in {' or '.join(str(p.parent) for p in candidates)}.\n"
+        "To fix: reinstall klif-edu (`pip install --force-reinstall klif-edu`), or in a source checkout "
+        "rebuild it with `python scripts/build_embedded_data.py` (needs /usr/share/datasets/fashion-mnist).")
 
 
 def _load(filename: str, data_dir) -> dict[str, np.ndarray]:
