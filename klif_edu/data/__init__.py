@@ -8,12 +8,13 @@
 
 Files go under data_root(): the data_dir argument, else $KLIF_EDU_DATA, else <repo>/data in a
 checkout, else the user's cache folder (klif_edu.places); a read-only data folder is only read.
-`fetch(name)` downloads one (checked, atomic, resumable). A dataset that is neither on disk
+`fetch(name)` downloads one (checked, atomic, resumable); `download_file(url, dest, md5)` any one file.
+A dataset that is neither on disk
 nor downloadable raises DatasetMissing, whose message
 says which files to put where.
 """
 from .encoding import ENCODINGS, encode
-from .fetch import download_size, fetch
+from .fetch import DownloadError, download_file, download_size, fetch
 from .frames import BINNINGS, FrameDataset, events_to_frames
 from .loader import LimitedDataset, dataset_status, load_dataset
 from .registry import DATASETS, DatasetMissing, DatasetSpec, data_root, get_spec
@@ -23,6 +24,6 @@ from .timing import TimingComparison, play_backwards, similarity, timing_compari
 __all__ = [
     "DatasetSpec", "DATASETS", "DatasetMissing", "data_root", "get_spec", "load_dataset",
     "dataset_status", "encode", "ENCODINGS", "events_to_frames", "BINNINGS", "FrameDataset",
-    "ImageTensors", "LimitedDataset", "fetch", "download_size",
+    "ImageTensors", "LimitedDataset", "fetch", "download_size", "download_file", "DownloadError",
     "similarity", "play_backwards", "TimingComparison", "timing_comparison",
 ]
