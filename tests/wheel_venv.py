@@ -172,7 +172,7 @@ def run_notebooks(venv: Path, folder: Path, names: list[str], env: dict) -> dict
     runner = folder.parent / "run_notebooks.py"
     runner.write_text(RUNNER)
     done = subprocess.run([str(venv_python(venv)), str(runner), *names], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=1800)  # 2-3 min idle, 12 at load 20
     found = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULTS=")]
     if not found:
         raise RuntimeError(f"the notebook runner failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
