@@ -85,7 +85,7 @@ def test_check_lesson_times_states_its_basis(share, monkeypatch):
     monkeypatch.setattr(readiness, "_probe", lambda plan, device, quick: 0.002)
     detail = readiness.check_lesson_times(CPU)
     assert detail.count("about") == 7 and "all six training notebooks" in detail
-    assert f"x {readiness.CALIBRATION:.2f}" in detail and readiness.CALIBRATION_BASIS in detail
+    assert f"x {readiness.CALIBRATION:.1f}" in detail and readiness.CALIBRATION_BASIS in detail
 
 
 # --- no alarming library noise on a CPU machine -------------------------------------------------------
