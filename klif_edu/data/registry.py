@@ -111,11 +111,7 @@ def data_root(data_dir: str | os.PathLike | None = None) -> pathlib.Path:
 
 
 def is_writable(path: str | os.PathLike) -> bool:
-    """Whether klif-edu may create files in ``path`` (or, if it does not exist yet, create it).
+    """Whether klif-edu may create files in ``path`` (or create it): klif_edu.places.writable_dir."""
+    from ..places import writable_dir
 
-    Asks the operating system (``os.access``) about the nearest folder that exists; nothing is written.
-    """
-    folder = pathlib.Path(path).expanduser().absolute()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+    return writable_dir(pathlib.Path(path).expanduser().absolute())
