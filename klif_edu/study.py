@@ -1,4 +1,4 @@
-"""A paired, multi-seed comparison of neuron variants: KLIF, LIF and KLIF's two ablations.
+"""A paired, multi-seed comparison of neuron variants: KLIF, LIF, PLIF, KLIF's ablations and k's two effects.
 
     summary = run_study(StudyConfig(dataset="fashion-mnist", seeds=5, epochs=2, limit_train=10000))
     summary["comparisons"]["klif - lif"]      # per-seed differences, mean, sd, 95 % interval
@@ -32,6 +32,7 @@ from .checkpoint import write_json_atomic
 
 __all__ = [
     "VARIANTS",
+    "DEFAULT_VARIANTS",
     "COMPARISONS",
     "METHOD",
     "StudyConfig",
@@ -50,8 +51,11 @@ __all__ = [
     "COMMITTED_LONGER",
 ]
 
-#: The variants: the paper's KLIF, LIF, and KLIF with one ingredient removed (see klif_edu.models).
-VARIANTS = ("klif", "lif", "k-only", "gate-only")
+#: The variants: the paper's KLIF, LIF, KLIF with one ingredient removed, PLIF (a learned leak), and
+#: KLIF with k on the firing only (k-fire) or on the leak only (k-leak) (see klif_edu.models).
+VARIANTS = ("klif", "lif", "k-only", "gate-only", "plif", "k-fire", "k-leak")
+#: What `klif-edu study` runs when no --variants are given (the first study's 2 x 2 design).
+DEFAULT_VARIANTS = ("klif", "lif", "k-only", "gate-only")
 #: The paired comparisons reported when both variants ran; KLIF - LIF is the headline.
 #: The four variants are a 2 x 2 design (learnable k: yes/no, ReLU gate: yes/no).
 COMPARISONS = (
@@ -60,6 +64,13 @@ COMPARISONS = (
     ("gate-only", "lif"),  # the ReLU gate alone
     ("klif", "gate-only"),  # adding a learnable k to the gate
     ("klif", "k-only"),  # adding the gate to a learnable k
+    ("plif", "lif"),  # a learned leak (PLIF's tau)
+    ("klif", "plif"),  # KLIF against the neuron that learns only the leak
+    ("k-fire", "lif"),  # k on the firing (threshold, surrogate) alone
+    ("k-leak", "lif"),  # k on the leak alone
+    ("klif", "k-fire"),  # what k's effect on the leak adds
+    ("klif", "k-leak"),  # what k's effect on the firing adds
+    ("k-fire", "plif"),  # k's firing effect against a learned leak
 )
 #: The real study committed with the repository (relative to its root).
 COMMITTED = Path("results") / "study_fashion_mnist.json"
@@ -80,7 +91,7 @@ class StudyConfig:
     """Settings of a study: the variants, how many seeds, and one training budget shared by all runs."""
 
     dataset: str = "embedded-fashion-mnist"
-    variants: Sequence[str] = VARIANTS
+    variants: Sequence[str] = DEFAULT_VARIANTS
     seeds: int = 5
     first_seed: int = 0
     epochs: int = 1
@@ -205,6 +216,7 @@ def summarize(config: StudyConfig, metrics: dict[str, dict[int, dict[str, Any]]]
         mean, sd = mean_sd(acc) if acc else (None, None)
         variants[v] = {"seeds": done, "test_accuracy": acc, "mean": mean, "sd": sd,
                        "k": [runs[s].get("k", {}) for s in done],
+                       **({"tau": [runs[s].get("tau", {}) for s in done]} if v == "plif" else {}),
                        "wall_time_s": [runs[s].get("wall_time_s") for s in done]}
     comparisons = {}
     for a, b in COMPARISONS:

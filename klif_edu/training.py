@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSamp
 from tqdm.auto import tqdm
 
 from . import history as hist
+from .provenance import run_environment
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write_json_atomic
 from .config import LOSSES, TrainConfig, default_out
 from .device import DistInfo, close_distributed, explain_device, init_distributed, select_device
@@ -109,7 +110,7 @@ def _k_row(model: SpikingNet) -> dict[str, Any]:
     """k, slope and width per layer (the last two from the effective surrogate)."""
     k = model.k_values()
     if not k:
-        return {"k": {}}
+        return {"k": {}, **({"tau": model.tau_values()} if model.tau_values() else {})}
     first = next(iter(model.neurons().values()))
     shape = hist.surrogate_shape(first.surrogate, k, first.v_threshold)
     return {
@@ -334,7 +335,8 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
                 window.zero_()
                 if info.is_main:
                     history["steps"].append({"step": step, "epoch": epoch, "loss": w[0] / w[2],
-                                             "accuracy": w[1] / w[2], "lr": lr, "k": model.k_values()})
+                                             "accuracy": w[1] / w[2], "lr": lr, "k": model.k_values(),
+                                             **({"tau": model.tau_values()} if model.tau_values() else {})})
                     k = model.k_values()
                     bar.set_postfix(loss=f"{w[0] / w[2]:.4f}", acc=f"{w[1] / w[2]:.3f}",
                                     **({"k": ",".join(f"{v:.3f}" for v in k.values())} if k else {}))
@@ -378,6 +380,7 @@ def _train(config: TrainConfig, info: DistInfo, device: torch.device, spec, trai
         "wall_time_s": wall, "train_time_s_this_session": train_time,
         "images_per_s_this_session": seen / train_time if train_time > 0 else None,
         "torch_version": str(torch.__version__),
+        "tau": model.tau_values(), "environment": run_environment(device),
     }
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
