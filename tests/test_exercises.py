@@ -164,6 +164,7 @@ HAND = {
     "12.paired_mean": (0.4 - 0.3 + 0.7 + 0.7 + 0.3) / 5,  # d = KLIF - LIF per seed
     "12.interval_low": 0.36 - 2.776445105 * math.sqrt(0.168 / 5),  # sd^2 = 0.672 / 4, t(0.975, 4) from a table
     "12.detectable": "no",  # [-0.149, 0.869] contains 0
+    "13.k_fire_leak": 1 - 1 / 2,  # k-fire carries ReLU(H): LIF's leak whatever k is
 }
 
 

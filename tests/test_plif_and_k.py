@@ -205,3 +205,17 @@ def test_run_environment_names_what_reproduces_a_run():
     differ = same_environment(env, other)
     assert len(differ) == 2 and differ[0].startswith("threads:")
     assert same_environment(None, env) == ["environment (not recorded)"]
+
+
+def test_notebook_13_run_exercises_by_hand():
+    """The exercises about the student's own numbers, on their example runs, against hand values."""
+    from klif_edu.exercises import EXERCISES, check
+
+    plif, klif = EXERCISES["13.plif_leak"], EXERCISES["13.klif_leak"]
+    assert plif.answer(plif.example_run()) == pytest.approx(1 - 1 / 1.6, rel=1e-6)  # tau = 1.6 there
+    assert klif.answer(klif.example_run()) == pytest.approx(1.08 * 0.5, rel=1e-6)  # k = 1.08, tau = 2
+    summary = EXERCISES["13.leak_or_fire"].example_run()
+    assert EXERCISES["13.leak_or_fire"].answer(summary) == "yes"
+    summary["comparisons"]["klif - k-fire"]["low"] = -0.001
+    assert check("13.leak_or_fire", "no", run=summary, strict=True)
+    assert not check("13.plif_leak", 0.5, run={"conv1": 1.6})  # the initial leak is not the learned one
