@@ -4,6 +4,7 @@
     python benchmarks/neuron_speed.py --quick          # tiny shape, few rounds: does it run?
     python benchmarks/neuron_speed.py --device cuda --rounds 20
     python benchmarks/neuron_speed.py --ours --warm-cache   # KLIF, LIF, PLIF only: the cost ratios
+    python benchmarks/neuron_speed.py --ours-compiled --warm-cache --rounds 31   # compiled only, repeatable
 
 Every contender runs the same input X [T, N, C, H, W] (requires grad) and the same fixed
 upstream gradient dL/dS (a random tensor, as a following layer would send). Contenders are
@@ -50,7 +51,7 @@ class Contender:
     fell_back: bool = False  # the compiled backend could not compile and ran eager
 
 
-def build_contenders(device: torch.device, with_compiled: bool, only_ours: bool = False,
+def build_contenders(device: torch.device, with_compiled: bool, only_ours: bool | str = False,
                      ) -> tuple[list[Contender], list[str]]:
     """Every contender that is installed; the notes say which ones are not and why."""
     contenders, notes = [], []
@@ -59,6 +60,8 @@ def build_contenders(device: torch.device, with_compiled: bool, only_ours: bool 
         from klif_edu import surrogate as ksg
 
         backends = ["eager", "compiled"] if with_compiled else ["eager"]
+        if only_ours == "compiled" and with_compiled:
+            backends = ["compiled"]
         for backend in backends:
             for cls, name in ((KLIF, "KLIF"), (LIF, "LIF"), (PLIF, "PLIF")):
                 m = cls(tau=TAU, v_threshold=V_TH, v_reset=0.0, surrogate=ksg.Sigmoid(ALPHA), backend=backend)
@@ -188,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny shape, 3 rounds: check that the script runs")
     p.add_argument("--no-compiled", action="store_true", help="leave out the torch.compile backend")
     p.add_argument("--ours", action="store_true", help="only klif-edu's neurons (KLIF, LIF, PLIF): the cost ratios")
+    p.add_argument("--ours-compiled", action="store_true",
+                   help="only klif-edu's compiled neurons: the KLIF/LIF and PLIF/LIF targets, fastest to repeat")
     p.add_argument("--warm-cache", action="store_true",
                    help="let torch.compile reuse its on-disk cache (default: a fresh one, so the first call "
                         "shows the cold compile time a new user sees)")
@@ -212,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     x = (torch.randn(shape, device=device) + 1.0).requires_grad_(True)  # firing rate ~ 0.2-0.3
     grad = torch.randn(shape, device=device)
     timer = Timer(device)
-    contenders, notes = build_contenders(device, not args.no_compiled, args.ours)
+    only = "compiled" if args.ours_compiled else args.ours
+    contenders, notes = build_contenders(device, not args.no_compiled, only)
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"input {list(shape)} on {device}, {args.threads} CPU threads, torch {torch.__version__}, "

@@ -11,6 +11,13 @@ derivative from H:
     gX[t]   = k*b * gF,   gV[t-1] = k*a * gF          (H = a*V + b*X + c)
     dL/dk   = sum(gF * H) - sum(gV[t] * V[t]) / k     (the last term only with scale_reset)
 
+KLIF with k_acts_on="leak" fires on ReLU(H) (g' at ReLU(H) - V_th) and carries F = ReLU(k*H):
+gH = gate * (t1 * g' + k * d), gX = b*gH, gV[t-1] = a*gH, dL/dk = sum(d * ReLU(H)).
+PLIF passes r = 1/tau = sigmoid(w) in k's place: H = (1 - r) V + r X (+ r V_reset), F = H, so
+gX = r*gH (1*gH without decay_input), gV[t-1] = (1 - r) gH, and dL/dr = sum(gH * (H - V[t-1])) / r
+(-sum(gH * (V[t-1] - V_reset)) without decay_input), with V[t-1] recomputed from H[t-1];
+autograd takes dL/dr on to w through the sigmoid.
+
 Both loops come twice. The forward loops do the reference's arithmetic in its order
 (``klif_edu.functional``), so S and H are bit for bit the reference's (on the CPU; on
 CUDA inductor may turn a division by tau into a multiplication); the backward loops

@@ -6,7 +6,8 @@
 The same seed on the same machine gives the same accuracy, bit for bit. Elsewhere the
 floating-point sums can be ordered differently: the number of threads (how a convolution or
 a reduction is split), the CPU kernels torch dispatches to (``ATEN_CPU_CAPABILITY``:
-default / AVX2 / AVX512 vector widths), oneDNN (mkldnn) convolutions, the library versions,
+default / AVX2 / AVX512 vector widths), oneDNN (mkldnn) convolutions, whose kernels follow the
+CPU's instruction set (``ONEDNN_MAX_CPU_ISA`` caps it) and cache sizes, the library versions,
 the device. Rounding differences grow over training, so a seed's accuracy moves by a few
 tenths of a point while the paired comparison between neurons stays (see the README,
 "What a re-run reproduces"). ``training.train`` records this dict in ``metrics.json``.
@@ -56,6 +57,7 @@ def run_environment(device: str | torch.device | None = None) -> dict[str, Any]:
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY"),
         "omp_num_threads_env": os.environ.get("OMP_NUM_THREADS"),
+        "onednn_max_cpu_isa_env": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         "mkldnn": bool(torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled),
         "mkl": torch.backends.mkl.is_available(),
         "deterministic": torch.are_deterministic_algorithms_enabled(),

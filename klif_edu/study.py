@@ -49,6 +49,7 @@ __all__ = [
     "committed_study",
     "COMMITTED",
     "COMMITTED_LONGER",
+    "COMMITTED_PEERS",
 ]
 
 #: The variants: the paper's KLIF, LIF, KLIF with one ingredient removed, PLIF (a learned leak), and
@@ -76,6 +77,8 @@ COMPARISONS = (
 COMMITTED = Path("results") / "study_fashion_mnist.json"
 #: The same study at a longer budget (10,000 images x 2 epochs, 5 seeds), where k moves further.
 COMMITTED_LONGER = Path("results") / "study_fashion_mnist_10k_2ep.json"
+#: KLIF among its peers: KLIF, LIF, PLIF, k-fire and k-leak at the longer budget (10,000 images x 2 epochs).
+COMMITTED_PEERS = Path("results") / "study_fashion_mnist_peers.json"
 METHOD = "paired t-interval: mean(d) +/- t(0.975, n-1) * sd(d) / sqrt(n), d = per-seed difference"
 #: The settings that must match for --resume to continue a study.
 _FIXED = ("dataset", "arch", "epochs", "time_steps", "batch_size", "lr", "loss", "limit_train",
@@ -349,7 +352,7 @@ def load_summary(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def committed_study(path: Path = COMMITTED) -> dict[str, Any] | None:
-    """A real Fashion-MNIST study committed under results/ (``COMMITTED`` or ``COMMITTED_LONGER``;
+    """A real Fashion-MNIST study committed under results/ (``COMMITTED``, ``COMMITTED_LONGER``, ``COMMITTED_PEERS``;
     None outside a source checkout)."""
     from .environment import source_root
 

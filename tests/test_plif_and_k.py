@@ -219,3 +219,55 @@ def test_notebook_13_run_exercises_by_hand():
     summary["comparisons"]["klif - k-fire"]["low"] = -0.001
     assert check("13.leak_or_fire", "no", run=summary, strict=True)
     assert not check("13.plif_leak", 0.5, run={"conv1": 1.6})  # the initial leak is not the learned one
+
+
+def test_committed_peers_study_is_complete_and_records_tau():
+    """results/study_fashion_mnist_peers.json: the five variants, every seed, the intervals from the seeds."""
+    import math
+
+    from klif_edu import study
+    from klif_edu.peers import learned_leaks
+
+    summary = study.committed_study(study.COMMITTED_PEERS)
+    assert summary is not None and summary["complete"], "the peers study is missing or incomplete"
+    acc = {name: v["test_accuracy"] for name, v in summary["variants"].items()}
+    assert set(acc) == {"klif", "lif", "plif", "k-fire", "k-leak"} and {len(a) for a in acc.values()} == {5}
+    for c in summary["comparisons"].values():
+        d = [x - y for x, y in zip(acc[c["a"]], acc[c["b"]])]
+        mean = sum(d) / len(d)
+        half = study.t_quantile(0.975, len(d) - 1) * math.sqrt(sum((x - mean) ** 2 for x in d) / (len(d) - 1) / len(d))
+        assert (c["low"], c["high"]) == pytest.approx((mean - half, mean + half))
+    taus = summary["variants"]["plif"]["tau"]
+    assert len(taus) == 5 and all(set(t) == set(summary["variants"]["klif"]["k"][0]) for t in taus)
+    leaks = learned_leaks(summary)
+    assert set(leaks["k-fire"].values()) == {0.5} and set(leaks["lif"].values()) == {0.5}
+    assert all(a != 0.5 for a in leaks["plif"].values())  # tau moved in every layer
+
+
+def test_learned_leaks_and_their_plots():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from klif_edu.peers import learned_leaks, network_leaks
+    from klif_edu.plotting import peer_neurons, plot_learned_leaks, plot_peer_neurons
+
+    summary = {"variants": {"klif": {"k": [{"conv1": 1.1}, {"conv1": 1.3}]}, "lif": {"k": [{}, {}]},
+                            "k-fire": {"k": [{"conv1": 1.4}, {"conv1": 1.2}]}, "k-leak": {"k": [{"conv1": 0.9}, {"conv1": 0.9}]},
+                            "plif": {"k": [{}, {}], "tau": [{"conv1": 4.0}, {"conv1": 2.0}]}}}
+    leaks = learned_leaks(summary)
+    assert leaks == {"klif": {"conv1": pytest.approx(0.6)}, "k-fire": {"conv1": 0.5},
+                     "k-leak": {"conv1": pytest.approx(0.45)}, "plif": {"conv1": pytest.approx(0.625)},
+                     "lif": {"conv1": 0.5}}
+    with pytest.raises(TypeError, match="study summary"):
+        learned_leaks([1, 2])
+    model = build_model("embedded-fashion-mnist", "k-leak", k_init=1.2)
+    assert list(network_leaks(model).values()) == [pytest.approx(0.6)] * len(model.neurons())
+    fig = plot_peer_neurons(peer_neurons(k=1.5, plif_tau=4.0))
+    assert [len(ax.lines) for ax in fig.axes] == [5, 6]  # five neurons; the threshold line on the right
+    ax = plot_learned_leaks(leaks)
+    assert len(ax.patches) == 5
+    with pytest.raises(TypeError, match="variant"):
+        plot_learned_leaks({})
+    plt.close("all")

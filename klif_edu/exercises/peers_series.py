@@ -22,9 +22,13 @@ def _plif_tau(run: Any) -> float:
 
 
 def _klif_k(run: Any) -> tuple[float, float]:
-    """(k, tau) of LAYER from a KLIF network."""
-    neuron = run.neurons()[LAYER]
-    return float(neuron.k.detach()), float(neuron.tau)
+    """(k, tau) of LAYER from a KLIF network, or from a {layer: k} dict (tau = 2, the study's)."""
+    if hasattr(run, "neurons"):
+        neuron = run.neurons()[LAYER]
+        return float(neuron.k.detach()), float(neuron.tau)
+    if LAYER not in run:
+        raise ValueError(f"pass a KLIF network (or its k_values()); this one has no KLIF layer {LAYER!r}")
+    return float(run[LAYER]), 2.0
 
 
 def _example_plif():
