@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from ._common import PALETTE
 
 _COLOURS = {"klif": PALETTE["KLIF"], "lif": PALETTE["LIF"], "k-only": "tab:orange", "gate-only": "tab:olive",
-            "plif": "tab:purple", "k-fire": "tab:red", "k-leak": "tab:cyan"}
+            "plif": "tab:pink", "k-fire": "tab:red", "k-leak": "tab:cyan"}
 
 
 def _check_summary(summary: object) -> Mapping[str, Any]:
