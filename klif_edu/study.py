@@ -241,7 +241,8 @@ def summarize(config: StudyConfig, metrics: dict[str, dict[int, dict[str, Any]]]
         "hardware": {"device": first.get("device"), "platform": platform.platform(),
                      "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
                      "torch_threads": torch.get_num_threads(), "torch_version": str(torch.__version__),
-                     "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None},
+                     "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+                     "environment": first.get("environment")},  # the first run's (klif_edu.provenance)
     }
 
 
