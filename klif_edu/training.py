@@ -112,7 +112,8 @@ def _k_row(model: SpikingNet) -> dict[str, Any]:
     if not k:
         return {"k": {}, **({"tau": model.tau_values()} if model.tau_values() else {})}
     first = next(iter(model.neurons().values()))
-    shape = hist.surrogate_shape(first.surrogate, k, first.v_threshold)
+    fire_k = {n: v if model.neurons()[n].config.k_on_fire else 1.0 for n, v in k.items()}  # k-leak: LIF's surrogate
+    shape = hist.surrogate_shape(first.surrogate, fire_k, first.v_threshold)
     return {
         "k": k,
         "slope": {n: _finite_or_none(s) for n, (s, _) in shape.items()},

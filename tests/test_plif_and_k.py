@@ -271,3 +271,14 @@ def test_learned_leaks_and_their_plots():
     with pytest.raises(TypeError, match="variant"):
         plot_learned_leaks({})
     plt.close("all")
+
+
+def test_history_records_the_surrogate_each_variant_trains_with():
+    """k-leak's spikes see ReLU(H): its recorded slope and width are LIF's whatever k is; KLIF's follow k."""
+    from klif_edu.training import _k_row
+
+    rows = {name: _k_row(build_model("embedded-fashion-mnist", name, k_init=1.3)) for name in ("klif", "k-leak")}
+    one = _k_row(build_model("embedded-fashion-mnist", "klif"))
+    assert rows["k-leak"]["k"]["conv1"] == pytest.approx(1.3)
+    assert rows["k-leak"]["slope"] == one["slope"] and rows["k-leak"]["width"] == one["width"]
+    assert rows["klif"]["slope"]["conv1"] == pytest.approx(1.3 * one["slope"]["conv1"])
