@@ -116,7 +116,7 @@ def test_leak_factor_each_variant_implies(k_acts_on, k):
     """Below threshold V[t] = a V[t-1]: a = k (1 - 1/tau) with k on the leak, 1 - 1/tau without."""
     n = KLIF(tau=2.5, k_init=k, k_acts_on=k_acts_on)
     measured = _measured_leak(n)  # k is a float32 parameter: compare with the k the neuron holds
-    assert measured == pytest.approx(dynamics.k_leak_factor(float(n.k), 2.5, k_acts_on), rel=1e-12)
+    assert measured == pytest.approx(dynamics.k_leak_factor(float(n.k.detach()), 2.5, k_acts_on), rel=1e-12)
     expected = k * 0.6 if k_acts_on != "fire" else 0.6
     assert dynamics.k_leak_factor(k, 2.5, k_acts_on) == pytest.approx(expected)
 
