@@ -3,6 +3,8 @@
     python benchmarks/neuron_speed.py                  # [8, 32, 128, 14, 14] on the CPU, 2 threads
     python benchmarks/neuron_speed.py --quick          # tiny shape, few rounds: does it run?
     python benchmarks/neuron_speed.py --device cuda --rounds 20
+    python benchmarks/neuron_speed.py --ours --warm-cache   # KLIF, LIF, PLIF only: the cost ratios
+    python benchmarks/neuron_speed.py --ours-compiled --warm-cache --rounds 31   # compiled only, repeatable
 
 Every contender runs the same input X [T, N, C, H, W] (requires grad) and the same fixed
 upstream gradient dL/dS (a random tensor, as a following layer would send). Contenders are
@@ -49,22 +51,27 @@ class Contender:
     fell_back: bool = False  # the compiled backend could not compile and ran eager
 
 
-def build_contenders(device: torch.device, with_compiled: bool) -> tuple[list[Contender], list[str]]:
+def build_contenders(device: torch.device, with_compiled: bool, only_ours: bool | str = False,
+                     ) -> tuple[list[Contender], list[str]]:
     """Every contender that is installed; the notes say which ones are not and why."""
     contenders, notes = [], []
     try:
-        from klif_edu import KLIF, LIF
+        from klif_edu import KLIF, LIF, PLIF
         from klif_edu import surrogate as ksg
 
         backends = ["eager", "compiled"] if with_compiled else ["eager"]
+        if only_ours == "compiled" and with_compiled:
+            backends = ["compiled"]
         for backend in backends:
-            for cls, name in ((KLIF, "KLIF"), (LIF, "LIF")):
+            for cls, name in ((KLIF, "KLIF"), (LIF, "LIF"), (PLIF, "PLIF")):
                 m = cls(tau=TAU, v_threshold=V_TH, v_reset=0.0, surrogate=ksg.Sigmoid(ALPHA), backend=backend)
                 m = m.to(device)
                 contenders.append(Contender(f"klif-edu {name} ({backend})", m, m))
     except ImportError as err:
         notes.append(f"klif-edu not importable ({err}): skipped")
 
+    if only_ours:
+        return contenders, notes + ["--ours: SpikingJelly and snnTorch left out"]
     try:
         from spikingjelly.activation_based import neuron, surrogate as sjsg
 
@@ -183,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads on the CPU")
     p.add_argument("--quick", action="store_true", help="tiny shape, 3 rounds: check that the script runs")
     p.add_argument("--no-compiled", action="store_true", help="leave out the torch.compile backend")
+    p.add_argument("--ours", action="store_true", help="only klif-edu's neurons (KLIF, LIF, PLIF): the cost ratios")
+    p.add_argument("--ours-compiled", action="store_true",
+                   help="only klif-edu's compiled neurons: the KLIF/LIF and PLIF/LIF targets, fastest to repeat")
     p.add_argument("--warm-cache", action="store_true",
                    help="let torch.compile reuse its on-disk cache (default: a fresh one, so the first call "
                         "shows the cold compile time a new user sees)")
@@ -207,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     x = (torch.randn(shape, device=device) + 1.0).requires_grad_(True)  # firing rate ~ 0.2-0.3
     grad = torch.randn(shape, device=device)
     timer = Timer(device)
-    contenders, notes = build_contenders(device, not args.no_compiled)
+    only = "compiled" if args.ours_compiled else args.ours
+    contenders, notes = build_contenders(device, not args.no_compiled, only)
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"input {list(shape)} on {device}, {args.threads} CPU threads, torch {torch.__version__}, "
@@ -264,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  [{'PASS' if passed else 'FAIL'}] {name}: {text}")
 
     ck, cl = by_name.get("klif-edu KLIF (compiled)"), by_name.get("klif-edu LIF (compiled)")
-    if (ck is not None and ck.fell_back) or (cl is not None and cl.fell_back):
-        ck = cl = None  # nothing compiled to judge
+    cp = by_name.get("klif-edu PLIF (compiled)")
+    if any(c is not None and c.fell_back for c in (ck, cl, cp)):
+        ck = cl = cp = None  # nothing compiled to judge
     ek, el = by_name.get("klif-edu KLIF (eager)"), by_name.get("klif-edu LIF (eager)")
     if ref is not None and ck is not None:
         r = paired_ratio(ref, ck)
@@ -279,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         verdict("KLIF / LIF time, compiled", r <= 1.15, f"{r:.2f} (target <= 1.15)")
     else:
         print("  [SKIP] KLIF / LIF time, compiled: the compiled backend did not run")
+    if cp is not None and cl is not None:
+        r = paired_ratio(cp, cl)
+        verdict("PLIF / LIF time, compiled", r <= 1.15, f"{r:.2f} (target <= 1.15)")
     if ek is not None and el is not None:
         print(f"  [info] KLIF / LIF time, eager: {paired_ratio(ek, el):.2f} (the target applies to compiled)")
     for c in (ek, ck):

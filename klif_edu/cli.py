@@ -82,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train a network on a dataset; writes metrics, history and a checkpoint")
     tr.add_argument("--dataset", required=True, help="dataset name (see `klif-edu datasets`)")
-    tr.add_argument("--neuron", required=True, choices=("klif", "lif", "k-only", "gate-only"),
-                    help="klif, lif, or a KLIF ablation: k-only (F = k*H), gate-only (F = ReLU(H))")
+    tr.add_argument("--neuron", required=True, choices=("klif", "lif", "plif", "k-only", "gate-only", "k-fire", "k-leak"),
+                    help="klif, lif, plif (learned tau), or a KLIF variant: k-only (F = k*H), gate-only (F = ReLU(H)), "
+                         "k-fire (k on the firing only), k-leak (k on the leak only)")
     _budget_arguments(tr)
     tr.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     tr.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<neuron>-<arch>)")
@@ -97,11 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     tr.add_argument("--quiet", action="store_true", help="no progress bars, no per-epoch lines")
 
-    st = sub.add_parser("study", help="paired multi-seed comparison of KLIF, LIF and KLIF's ablations; "
+    st = sub.add_parser("study", help="paired multi-seed comparison of KLIF, LIF, PLIF and KLIF's variants; "
                         "writes study.json and study.png")
     st.add_argument("--dataset", required=True, help="dataset name (see `klif-edu datasets`)")
     st.add_argument("--variants", default="klif,lif,k-only,gate-only",
-                    help="comma-separated, from klif, lif, k-only (F = k*H), gate-only (F = ReLU(H)); default: all")
+                    help="comma-separated, from klif, lif, k-only (F = k*H), gate-only (F = ReLU(H)), plif (learned tau), "
+                         "k-fire (k on the firing only), k-leak (k on the leak only); default: the first four")
     st.add_argument("--seeds", type=_positive_int, default=5, help="seeds per variant (default 5: seeds 0..4)")
     st.add_argument("--first-seed", type=_non_negative_int, default=0)
     _budget_arguments(st)

@@ -33,6 +33,8 @@ from .surrogate import Surrogate
 
 __all__ = [
     "leak_factor",
+    "plif_leak_factor",
+    "k_leak_factor",
     "drive_gain",
     "steady_state_potential",
     "steady_state_threshold",
@@ -68,6 +70,22 @@ def leak_factor(k: float, tau: float = 2.0, scale_reset: bool = False) -> float:
     """
     k, tau = _k_tau(k, tau, "leak_factor")
     return (1.0 - 1.0 / tau) * (1.0 if scale_reset else k)
+
+
+def k_leak_factor(k: float, tau: float = 2.0, k_acts_on: str = "both") -> float:
+    """The leak factor of KLIF with k acting on "both", the "fire" only, or the "leak" only.
+
+    k scales the carried state V = ReLU(k*H) ("both", "leak"): a = k (1 - 1/tau); with k on the
+    firing only the carried state is ReLU(H) ("fire", the same as scale_reset): a = 1 - 1/tau.
+    """
+    if k_acts_on not in ("both", "fire", "leak"):
+        raise ValueError(f"k_leak_factor: k_acts_on must be 'both', 'fire' or 'leak', got {k_acts_on!r}")
+    return leak_factor(k, tau, scale_reset=k_acts_on == "fire")
+
+
+def plif_leak_factor(tau: float) -> float:
+    """PLIF's leak factor 1 - 1/tau at its learned tau (k = 1 in ``leak_factor``); 0.5 at tau = 2."""
+    return leak_factor(1.0, tau)
 
 
 def drive_gain(k: float, tau: float = 2.0, decay_input: bool = True, scale_reset: bool = False) -> float:

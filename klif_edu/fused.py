@@ -11,6 +11,13 @@ derivative from H:
     gX[t]   = k*b * gF,   gV[t-1] = k*a * gF          (H = a*V + b*X + c)
     dL/dk   = sum(gF * H) - sum(gV[t] * V[t]) / k     (the last term only with scale_reset)
 
+KLIF with k_acts_on="leak" fires on ReLU(H) (g' at ReLU(H) - V_th) and carries F = ReLU(k*H):
+gH = gate * (t1 * g' + k * d), gX = b*gH, gV[t-1] = a*gH, dL/dk = sum(d * ReLU(H)).
+PLIF passes r = 1/tau = sigmoid(w) in k's place: H = (1 - r) V + r X (+ r V_reset), F = H, so
+gX = r*gH (1*gH without decay_input), gV[t-1] = (1 - r) gH, and dL/dr = sum(gH * (H - V[t-1])) / r
+(-sum(gH * (V[t-1] - V_reset)) without decay_input), with V[t-1] recomputed from H[t-1];
+autograd takes dL/dr on to w through the sigmoid.
+
 Both loops come twice. The forward loops do the reference's arithmetic in its order
 (``klif_edu.functional``), so S and H are bit for bit the reference's (on the CPU; on
 CUDA inductor may turn a division by tau into a multiplication); the backward loops
@@ -43,9 +50,9 @@ __all__ = ["NeuronConfig", "multistep", "compiled_available"]
 
 @dataclass(frozen=True)
 class NeuronConfig:
-    """Everything but k that fixes a neuron's dynamics (hashable, so compiled code can specialise)."""
+    """Everything but k (or PLIF's 1/tau) that fixes a neuron's dynamics (hashable, so compiled code can specialise)."""
 
-    tau: float
+    tau: float  # PLIF: the initial tau only (the learned 1/tau comes as a tensor beside X)
     v_threshold: float
     v_reset: float | None
     decay_input: bool
@@ -54,10 +61,12 @@ class NeuronConfig:
     klif: bool
     scale_reset: bool = False
     gate: bool = True  # KLIF only: F = ReLU(k*H); False is the "k only" ablation F = k*H
+    k_on_fire: bool = True  # KLIF only: False is k_acts_on="leak" (fire on ReLU(H), carry F)
+    plif: bool = False  # PLIF: the charge multiplies by r = 1/tau = sigmoid(w), passed in k's place
 
     @property
     def charge_coefficients(self) -> tuple[float, float, float]:
-        """(a, b, c) with H = a*V + b*X + c."""
+        """(a, b, c) with H = a*V + b*X + c (PLIF: at the initial tau)."""
         a = 1.0 - 1.0 / self.tau
         b = 1.0 / self.tau if self.decay_input else 1.0
         c = (0.0 if self.v_reset is None else self.v_reset) / self.tau
@@ -65,16 +74,45 @@ class NeuronConfig:
 
     @property
     def scaled(self) -> bool:
-        """True when the reset works on F / k (KLIF with scale_reset)."""
+        """True when the reset works on F / k (KLIF with scale_reset, i.e. k_acts_on="fire")."""
         return self.klif and self.scale_reset
+
+    @property
+    def leak_only(self) -> bool:
+        """True for KLIF with k_acts_on="leak": S fires on ReLU(H), V carries F = ReLU(k*H)."""
+        return self.klif and not self.k_on_fire
+
+
+def _chain(k: torch.Tensor, cfg: NeuronConfig):
+    """(dH[t]/dV[t-1], dH[t]/dX[t]) times dF/dH's k where the gradient wrt F flows back through k*H.
+
+    KLIF ("both", "fire"): k*a, k*b; PLIF: 1 - r, r (or 1); LIF and k_acts_on="leak": a, b.
+    """
+    if cfg.plif:
+        return 1.0 - k, (k if cfg.decay_input else 1.0)
+    a, b, _ = cfg.charge_coefficients
+    if cfg.klif and not cfg.leak_only:
+        return k * a, k * b
+    return a, b
 
 
 # --- eager: one time step at a time, in place -----------------------------------------------
-def _charge_(h: torch.Tensor, x: torch.Tensor, v: torch.Tensor, cfg: NeuronConfig, tau: torch.Tensor) -> None:
-    """h <- H = V + (X - (V - V_rest)) / tau, or V - (V - V_rest) / tau + X, rounded as functional.charge."""
+def _charge_(
+    h: torch.Tensor, x: torch.Tensor, v: torch.Tensor, cfg: NeuronConfig, tau: torch.Tensor,
+    r: torch.Tensor | None = None,
+) -> None:
+    """h <- H = V + (X - (V - V_rest)) / tau, or V - (V - V_rest) / tau + X, rounded as functional.charge.
+
+    PLIF (r = 1/tau given): V + (X - (V - V_rest)) * r, or V - (V - V_rest) * r + X (functional.plif_charge).
+    """
     rest = 0.0 if cfg.v_reset is None else cfg.v_reset
     d = v if rest == 0.0 else torch.sub(v, rest, out=h)  # V - 0 is V, bit for bit
-    if cfg.decay_input:
+    if r is not None:  # a product then a sum, as the reference rounds them (no fused multiply-add)
+        if cfg.decay_input:
+            torch.mul(torch.sub(x, d, out=h), r, out=h).add_(v)
+        else:
+            torch.sub(v, torch.mul(d, r, out=h), out=h).add_(x)
+    elif cfg.decay_input:
         torch.addcdiv(v, torch.sub(x, d, out=h), tau, out=h)
     else:
         torch.addcdiv(v, d, tau, value=-1.0, out=h).add_(x)
@@ -100,6 +138,7 @@ def _forward_eager(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     vth, vr = cfg.v_threshold, cfg.v_reset
     tau = x.new_full((), cfg.tau)
+    r = k if cfg.plif else None
     vth_r = vth / k if cfg.scaled else vth  # same expression (and rounding) as functional.klif_step
     s_seq = torch.empty_like(x)
     h_seq = torch.empty_like(x) if keep_h else None
@@ -107,11 +146,14 @@ def _forward_eager(
     v = x.new_full(x.shape[1:], 0.0 if vr is None else vr)
     for t in range(x.shape[0]):
         h = h_seq[t] if h_seq is not None else scratch
-        _charge_(h, x[t], v, cfg, tau)  # V[t-1] is dead now: its buffer takes F, then V[t]
+        _charge_(h, x[t], v, cfg, tau, r)  # V[t-1] is dead now: its buffer takes F, then V[t]
+        if cfg.leak_only:  # ReLU(H) >= V_th exactly when H >= V_th (V_th > 0)
+            s = torch.ge(h, vth, out=s_seq[t])
         f = torch.mul(h, k, out=v) if cfg.klif else h
         if cfg.klif and cfg.gate:
             f.relu_()
-        s = torch.ge(f, vth, out=s_seq[t])
+        if not cfg.leak_only:
+            s = torch.ge(f, vth, out=s_seq[t])
         if cfg.scaled:
             f = f.div_(k)
         _reset_(v, f, s, vth_r, vr)
@@ -127,12 +169,21 @@ def _surrogate_derivative(f: torch.Tensor, vth: float, surrogate: Surrogate, out
     return surrogate.derivative(f - vth), 1.0
 
 
+def _previous_v(h_prev: torch.Tensor | None, cfg: NeuronConfig, s: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """V[t-1] of a LIF-like neuron (F = H) recomputed from H[t-1] (rest at t = 0), for PLIF's dL/dr."""
+    vth, vr = cfg.v_threshold, cfg.v_reset
+    if h_prev is None:
+        return out.fill_(0.0 if vr is None else vr)
+    torch.ge(h_prev, vth, out=s)
+    _reset_(out, h_prev, s, vth, vr)
+    return out
+
+
 def _backward_eager(
     h_seq: torch.Tensor, grad_s: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, need_x: bool, need_k: bool
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    a, b, _ = cfg.charge_coefficients
     vth, vr = cfg.v_threshold, cfg.v_reset
-    klif, scaled, soft = cfg.klif, cfg.scaled, vr is None
+    klif, scaled, soft, leak_only = cfg.klif, cfg.scaled, vr is None, cfg.leak_only
     grad_x = torch.empty_like(h_seq) if need_x else None
     gv = h_seq.new_zeros(h_seq.shape[1:])  # dL/dV[t]
     gf, s, sg, t1_buf, d_buf = (torch.empty_like(gv) for _ in range(5))  # per-step buffers, never rebound
@@ -140,10 +191,13 @@ def _backward_eager(
     f = torch.empty_like(gv) if klif else None
     gate = torch.empty_like(gv) if gated else None
     fr = torch.empty_like(gv) if scaled else None
-    ka, kb = (k * a, k * b) if klif else (a, b)
+    ff = torch.empty_like(gv) if leak_only and gated else None  # what fires: ReLU(H)
+    plif_k = cfg.plif and need_k
+    vprev, sprev = (torch.empty_like(gv), torch.empty_like(gv)) if plif_k else (None, None)
+    ka, kb = _chain(k, cfg)
     vth_r = vth / k if scaled else vth
     inv_k = 1.0 / k if scaled else None
-    dots_h, dots_v = [], []  # sum(gF*H) and sum(gV*V[t]) per step, for dL/dk
+    dots_h, dots_v = [], []  # sum(gF*H) and sum(gV*V[t]) per step, for dL/dk (PLIF: sum(gH*dH/dr))
     for t in range(h_seq.shape[0] - 1, -1, -1):
         h, gs, last = h_seq[t], grad_s[t], t == h_seq.shape[0] - 1
         if gated:
@@ -153,9 +207,10 @@ def _backward_eager(
             torch.mul(h, k, out=f)
         else:
             f = h
+        fire_on = (torch.clamp_min(h, 0.0, out=ff) if gated else h) if leak_only else f  # k_acts_on="leak": ReLU(H)
         if not soft or (need_k and scaled):
-            torch.ge(f, vth, out=s)
-        g, scale = _surrogate_derivative(f, vth, cfg.surrogate, sg)
+            torch.ge(fire_on, vth, out=s)
+        g, scale = _surrogate_derivative(fire_on, vth, cfg.surrogate, sg)
         fr = torch.mul(f, inv_k, out=fr) if scaled else f
         # gF = d + t1 * g'  with  t1 = gS + gV * dV/dS,  d = gV * dV/dF
         if cfg.detach_reset or last:
@@ -178,6 +233,10 @@ def _backward_eager(
                 d = torch.addcmul(gv, gv, s, value=-1.0, out=d_buf)
                 if scaled:
                     d.mul_(inv_k)
+            if leak_only:  # only the carried F depends on k: dL/dk += d * dF/dk = d * ReLU(H); dF/dH = k
+                if need_k:
+                    dots_h.append(torch.dot(d, fire_on))
+                d = torch.mul(d, k, out=d_buf)
             torch.addcmul(d, t1, g, value=scale, out=gf)
             if need_k and scaled:  # V[t] depends on k directly: dV/dk = -(V[t] - V_reset*S)/k
                 if soft:
@@ -188,8 +247,14 @@ def _backward_eager(
         if klif:
             if gated:
                 gf.mul_(gate)
-            if need_k:
+            if need_k and not leak_only:
                 dots_h.append(torch.dot(gf, h))
+        elif plif_k:  # dH/dr = X - (V[t-1] - V_rest) = (H - V[t-1]) / r, or -(V[t-1] - V_rest)
+            v_prev = _previous_v(h_seq[t - 1] if t > 0 else None, cfg, sprev, vprev)
+            if cfg.decay_input:
+                dots_h.append(torch.dot(gf, torch.sub(h, v_prev, out=v_prev)))
+            else:
+                dots_h.append(torch.dot(gf, v_prev.sub_(0.0 if vr is None else vr)))
         if grad_x is not None:
             torch.mul(gf, kb, out=grad_x[t])
         torch.mul(gf, ka, out=gv)
@@ -198,6 +263,8 @@ def _backward_eager(
         grad_k = torch.stack(dots_h).sum() if dots_h else torch.zeros_like(k)
         if dots_v:
             grad_k = grad_k - torch.stack(dots_v).sum() / k
+        if cfg.plif:
+            grad_k = grad_k / k if cfg.decay_input else -grad_k
     return grad_x, grad_k
 
 
@@ -211,9 +278,12 @@ def _forward_graph(
     v = torch.full_like(x[0], rest)
     spikes, hs = [], []
     for t in range(x.shape[0]):
-        h = v + (x[t] - (v - rest)) / tau if cfg.decay_input else v - (v - rest) / tau + x[t]
+        if cfg.plif:  # k is r = 1/tau here
+            h = v + (x[t] - (v - rest)) * k if cfg.decay_input else v - (v - rest) * k + x[t]
+        else:
+            h = v + (x[t] - (v - rest)) / tau if cfg.decay_input else v - (v - rest) / tau + x[t]
         f = (torch.relu(k * h) if cfg.gate else k * h) if cfg.klif else h
-        s = (f >= vth).to(x.dtype)
+        s = ((h if cfg.leak_only else f) >= vth).to(x.dtype)
         if cfg.scaled:
             f = f / k
         v = f - s * vth_r if vr is None else f * (1.0 - s) + vr * s
@@ -226,9 +296,9 @@ def _backward_graph(
     h_seq: torch.Tensor, grad_s: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, need_x: bool, need_k: bool,
     sum_k: bool = True,
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    a, b, _ = cfg.charge_coefficients
     vth, vr = cfg.v_threshold, cfg.v_reset
-    klif, scaled = cfg.klif, cfg.scaled
+    klif, scaled, leak_only = cfg.klif, cfg.scaled, cfg.leak_only
+    ka, kb = _chain(k, cfg)
     vth_r = vth / k if scaled else vth
     gv = torch.zeros_like(h_seq[0])
     gk = torch.zeros_like(h_seq[0])
@@ -236,25 +306,39 @@ def _backward_graph(
     for t in range(h_seq.shape[0] - 1, -1, -1):
         h = h_seq[t]
         f = (torch.relu(k * h) if cfg.gate else k * h) if klif else h
-        s = (f >= vth).to(h.dtype)
-        sg = cfg.surrogate.derivative(f - vth)
+        fire_on = (torch.relu(h) if cfg.gate else h) if leak_only else f
+        s = (fire_on >= vth).to(h.dtype)
+        sg = cfg.surrogate.derivative(fire_on - vth)
         fr = f / k if scaled else f
         dv_ds = -vth_r if vr is None else vr - fr
         dv_df = (1.0 if vr is None else 1.0 - s) / k if scaled else (1.0 if vr is None else 1.0 - s)
         g_spike = grad_s[t] if cfg.detach_reset else grad_s[t] + gv * dv_ds
-        gf = g_spike * sg + gv * dv_df
+        d = gv * dv_df
+        if leak_only:
+            if need_k:
+                gk = gk + d * fire_on
+            d = d * k
+        gf = g_spike * sg + d
         if klif:
             if cfg.gate:
                 gf = torch.where(k * h > 0, gf, 0.0)
-            if need_k:
+            if need_k and not leak_only:
                 gk = gk + gf * h
                 if scaled:
                     gk = gk - gv * (fr - s * vth_r if vr is None else fr * (1.0 - s)) / k
-            grads.append(gf * (k * b))
-            gv = gf * (k * a)
-        else:
-            grads.append(gf * b)
-            gv = gf * a
+        elif cfg.plif and need_k:
+            rest = 0.0 if vr is None else vr
+            if t == 0:
+                v_prev = torch.full_like(h, rest)
+            else:
+                hp = h_seq[t - 1]
+                sp = (hp >= vth).to(h.dtype)
+                v_prev = hp - sp * vth if vr is None else hp * (1.0 - sp) + vr * sp
+            gk = gk + (gf * (h - v_prev) if cfg.decay_input else gf * (v_prev - rest))
+        grads.append(gf * kb)
+        gv = gf * ka
+    if cfg.plif and need_k:
+        gk = gk / k if cfg.decay_input else -gk
     grad_x = torch.stack(grads[::-1]) if need_x else None
     return grad_x, ((gk.sum() if sum_k else gk) if need_k else None)
 
@@ -308,7 +392,7 @@ class _MultiStep(torch.autograd.Function):
         x = _flat(x_seq).to(compute)
         kc = k.detach().to(compute)
         s, h = _run(_forward_eager, _forward_graph, backend, cfg, x, kc, cfg, True)
-        if cfg.klif:
+        if cfg.klif or cfg.plif:
             ctx.save_for_backward(h, kc)
         else:  # LIF's k is a constant 1
             ctx.save_for_backward(h)
@@ -322,7 +406,7 @@ class _MultiStep(torch.autograd.Function):
         h, *kc = ctx.saved_tensors
         kc = kc[0] if kc else h.new_ones(())
         need_x = ctx.needs_input_grad[0]
-        need_k = ctx.cfg.klif and ctx.needs_input_grad[1]
+        need_k = (ctx.cfg.klif or ctx.cfg.plif) and ctx.needs_input_grad[1]
         gs = grad_s.reshape(h.shape)
         if ctx.backend == "compiled":
             gs = gs.to(h.dtype).contiguous()
@@ -338,11 +422,11 @@ class _MultiStep(torch.autograd.Function):
 def multistep(
     x_seq: torch.Tensor, k: torch.Tensor, cfg: NeuronConfig, backend: str = "eager"
 ) -> torch.Tensor:
-    """Spikes S[0..T-1] for inputs X[0..T-1], starting from rest. k: 0-d tensor (1.0 for LIF).
+    """Spikes S[0..T-1] for inputs X[0..T-1], starting from rest. k: 0-d tensor (1.0 for LIF, 1/tau for PLIF).
 
     Keeps H for the backward pass only when grad mode is on and x or k requires grad.
     """
-    if torch.is_grad_enabled() and (x_seq.requires_grad or (cfg.klif and k.requires_grad)):
+    if torch.is_grad_enabled() and (x_seq.requires_grad or ((cfg.klif or cfg.plif) and k.requires_grad)):
         return _MultiStep.apply(x_seq, k, cfg, backend)
     compute = _compute_dtype(x_seq.dtype)
     x = _flat(x_seq).to(compute)

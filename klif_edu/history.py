@@ -16,7 +16,8 @@ A history is a JSON object (``history.json`` next to a checkpoint):
       "steps": [{"step": 10, "epoch": 1, "loss": 1.2, "accuracy": 0.55, "k": {...}}]
     }
 
-``k``, ``slope`` and ``width`` map layer names to numbers; slope and width are the effective
+A PLIF network's rows (epochs and steps) also carry ``"tau": {layer: learned tau}`` (its ``k`` is {}).
+``k``, ``slope``, ``width`` and ``tau`` map layer names to numbers; slope and width are the effective
 surrogate's peak dS/dH and half-maximum width at that k (``surrogate.effective_surrogate``).
 Every field but ``epoch`` and ``k`` is optional in a row.
 """

@@ -3,6 +3,7 @@
     model = build_model("fashion-mnist", "klif", arch="small")
     rates = model(x)         # static x [N, C, H, W] or events x [N, T, C, H, W] -> [N, classes]
     model.k_values()         # {"conv1": 1.0, "conv2": 1.0, "fc1": 1.0, "fc2": 1.0}; {} for LIF
+    model.tau_values()       # {layer: learned tau} for a PLIF network; {} otherwise
 
 Every network is a stack of blocks. A block is a synapse (conv3x3-BN, or dropout-linear),
 its own spiking layer (one ``KLIF`` with its own k, or one ``LIF``) and optionally a 2x2
@@ -49,7 +50,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .layers import BatchNorm1d, BatchNorm2d, Block, per_step
-from .neurons import KLIF, LIF
+from .neurons import KLIF, LIF, PLIF
 
 __all__ = [
     "NEURONS",
@@ -62,9 +63,12 @@ __all__ = [
     "build_model",
 ]
 
-NEURONS: dict[str, type[nn.Module]] = {"klif": KLIF, "lif": LIF, "k-only": KLIF, "gate-only": KLIF}
-#: The ablation variants: the KLIF options that make each name (k only: F = k*H; gate only: F = ReLU(H)).
-NEURON_OPTIONS: dict[str, dict[str, Any]] = {"k-only": {"gate": False}, "gate-only": {"learn_k": False, "k_init": 1.0}}
+NEURONS: dict[str, type[nn.Module]] = {"klif": KLIF, "lif": LIF, "plif": PLIF, "k-only": KLIF, "gate-only": KLIF,
+                                       "k-fire": KLIF, "k-leak": KLIF}
+#: The KLIF variants: the options that make each name (k only: F = k*H; gate only: F = ReLU(H); k-fire:
+#: k on the firing only, the carried state is ReLU(H); k-leak: k on the leak only, firing on ReLU(H)).
+NEURON_OPTIONS: dict[str, dict[str, Any]] = {"k-only": {"gate": False}, "gate-only": {"learn_k": False, "k_init": 1.0},
+                                             "k-fire": {"k_acts_on": "fire"}, "k-leak": {"k_acts_on": "leak"}}
 ARCHS = ("paper", "small")
 VOTERS = 10  # output neurons per class in the voting layer
 
@@ -141,6 +145,10 @@ class SpikingNet(nn.Module):
     def k_values(self) -> dict[str, float]:
         """{layer name: k} for every KLIF layer ({} for a LIF network)."""
         return {name: float(n.k.detach()) for name, n in self.neurons().items() if isinstance(n, KLIF)}
+
+    def tau_values(self) -> dict[str, float]:
+        """{layer name: learned tau} for every PLIF layer ({} for KLIF or LIF networks)."""
+        return {name: n.tau for name, n in self.neurons().items() if isinstance(n, PLIF)}
 
     def extra_repr(self) -> str:
         return (
@@ -318,9 +326,9 @@ def build_model(
 
     dataset: a name from ``klif_edu.data.DATASETS`` or a ``DatasetSpec``. time_steps: T for
     static inputs (default: PLIF's T for ``paper``, 4 for ``small``; event inputs bring
-    their own T). neuron_kwargs go to every ``KLIF``/``LIF`` (tau, v_threshold, surrogate,
-    k_init, backend, ...). Each spiking layer gets its own neuron module and its own k.
-    "k-only" and "gate-only" are KLIF with the options in ``NEURON_OPTIONS`` (ablations).
+    their own T). neuron_kwargs go to every ``KLIF``/``LIF``/``PLIF`` (tau, v_threshold, surrogate,
+    k_init, backend, ...). Each spiking layer gets its own neuron module and its own k (PLIF: w).
+    "k-only", "gate-only", "k-fire" and "k-leak" are KLIF with the options in ``NEURON_OPTIONS``.
     The ``paper`` networks detach the reset (``detach_reset=True``, PLIF's setting) unless
     neuron_kwargs say otherwise; the neurons' own default stays SpikingJelly's (False).
     """

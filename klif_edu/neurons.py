@@ -20,7 +20,9 @@ from . import functional as F
 from .fused import NeuronConfig, multistep
 from .surrogate import Sigmoid, Surrogate
 
-__all__ = ["LIF", "KLIF", "Trace", "BACKENDS"]
+__all__ = ["LIF", "KLIF", "PLIF", "Trace", "BACKENDS", "K_ACTS_ON"]
+
+K_ACTS_ON = F.K_ACTS_ON
 
 BACKENDS = ("eager", "compiled")
 
@@ -48,6 +50,7 @@ class _Neuron(nn.Module):
     """Shared machinery: argument checks, input checks, the three ways to run."""
 
     _klif = False
+    _plif = False
 
     def __init__(
         self,
@@ -98,7 +101,7 @@ class _Neuron(nn.Module):
     @property
     def config(self) -> NeuronConfig:
         return NeuronConfig(
-            tau=self.tau,
+            tau=getattr(self, "tau_init", self.tau),  # PLIF: the initial tau (the learned one is a tensor)
             v_threshold=self.v_threshold,
             v_reset=self.v_reset,
             decay_input=self.decay_input,
@@ -107,13 +110,20 @@ class _Neuron(nn.Module):
             klif=self._klif,
             scale_reset=self.scale_reset,
             gate=self._gated(),
+            k_on_fire=self._k_on_fire(),
+            plif=self._plif,
         )
 
     def _gated(self) -> bool:
         """KLIF's ReLU gate is on (LIF has none; the flag is unused there)."""
         return True
 
+    def _k_on_fire(self) -> bool:
+        """k acts on the firing (False only for KLIF's k_acts_on="leak")."""
+        return True
+
     def _k(self, like: torch.Tensor) -> torch.Tensor:
+        """The scalar the fused path takes beside X: k for KLIF, 1/tau for PLIF, 1 for LIF."""
         return torch.ones((), dtype=like.dtype, device=like.device)
 
     def _one_step(self, x: torch.Tensor, v: torch.Tensor) -> F.StepRecord:
@@ -222,6 +232,13 @@ class KLIF(_Neuron):
     ``gate=False`` drops the ReLU, F[t] = k * H[t] ("k only"); ``learn_k=False`` keeps k
     fixed at ``k_init`` (a buffer, not a parameter; with k_init=1 and the gate: "gate only").
     Both off with k_init=1 is LIF, number for number.
+
+    Where k acts (``k_acts_on``; separates k's two effects, see ``klif_edu.functional``):
+    "both" (the paper): fire on F and carry F, so k moves the firing (threshold V_th/k on H,
+    surrogate slope x k, width / k) and the leak (V[t] = k(1 - 1/tau) V[t-1] + (k/tau) X[t]
+    below threshold). "fire" (the same as ``scale_reset=True``): carry F/k = ReLU(H), so the
+    leak is LIF's 1 - 1/tau. "leak": fire on F/k = ReLU(H), S = Theta(ReLU(H) - V_th), so the
+    firing is LIF's (with the gate) and k moves only the carried state's leak and drive.
     """
 
     _klif = True
@@ -240,9 +257,16 @@ class KLIF(_Neuron):
         *,
         learn_k: bool = True,
         gate: bool = True,
+        k_acts_on: str = "both",
     ) -> None:
+        if k_acts_on not in K_ACTS_ON:
+            raise ValueError(f"KLIF: k_acts_on must be one of {K_ACTS_ON}, got {k_acts_on!r}")
+        if k_acts_on == "leak" and scale_reset:
+            raise ValueError("KLIF: k_acts_on='leak' carries F = ReLU(k*H) itself; scale_reset=True would take "
+                             "k off the leak too (that is k_acts_on='fire'); drop one of them")
         super().__init__(
-            tau, v_threshold, v_reset, decay_input, detach_reset, surrogate, backend, scale_reset
+            tau, v_threshold, v_reset, decay_input, detach_reset, surrogate, backend,
+            scale_reset or k_acts_on == "fire",
         )
         k_init = _number("k_init", k_init, type(self).__name__)
         if k_init <= 0:
@@ -252,6 +276,7 @@ class KLIF(_Neuron):
                 raise TypeError(f"KLIF: {name} must be True or False, got {flag!r}")
         self.learn_k = learn_k
         self.gate = gate
+        self._k_leak_only = k_acts_on == "leak"
         if learn_k:
             self.k = nn.Parameter(torch.tensor(k_init))
         else:  # a fixed k: saved with the model, moved by .to(), never trained
@@ -262,6 +287,18 @@ class KLIF(_Neuron):
 
     def _gated(self) -> bool:
         return self.gate
+
+    @property
+    def k_acts_on(self) -> str:
+        """Where k acts: "both" (the paper's KLIF), "fire" (scale_reset=True) or "leak"."""
+        return "fire" if self.scale_reset else ("leak" if self._leak_only else "both")
+
+    @property
+    def _leak_only(self) -> bool:
+        return getattr(self, "_k_leak_only", False)
+
+    def _k_on_fire(self) -> bool:
+        return not self._leak_only
 
     def _one_step(self, x: torch.Tensor, v: torch.Tensor) -> F.StepRecord:
         return F.klif_step(
@@ -276,8 +313,84 @@ class KLIF(_Neuron):
             self.surrogate,
             self.detach_reset,
             self.gate,
+            "leak" if self._leak_only else "both",
         )
 
     def extra_repr(self) -> str:
         ablation = "".join(f", {name}=False" for name in ("learn_k", "gate") if not getattr(self, name))
-        return f"k={float(self.k.detach()):.4g}{ablation}, scale_reset={self.scale_reset}, " + super().extra_repr()
+        where = ", k_acts_on='leak'" if self._leak_only else ""
+        return (f"k={float(self.k.detach()):.4g}{ablation}{where}, scale_reset={self.scale_reset}, "
+                + super().extra_repr())
+
+
+class PLIF(_Neuron):
+    """PLIF (Fang et al. 2021): LIF whose time constant is learned, one per layer.
+
+    H[t] = V[t-1] + (X[t] - (V[t-1] - V_reset)) * r   (decay_input=True; r = 1/tau = sigmoid(w))
+    H[t] = V[t-1] - (V[t-1] - V_reset) * r + X[t]     (decay_input=False)
+    S[t] = Theta(H[t] - V_th),  then LIF's reset.
+
+    SpikingJelly's ``ParametricLIFNode`` parametrisation: ``w`` is the learnable parameter,
+    initialised to -log(tau - 1) so that sigmoid(w) = 1/tau; 1/tau stays in (0, 1), tau > 1.
+    The leak factor below threshold is 1 - 1/tau (``leak_factor()``); ``tau`` reads the
+    learned value. PLIF learns the leak alone: no gate, no k, the surrogate untouched.
+    """
+
+    _plif = True
+
+    def __init__(
+        self,
+        tau: float = 2.0,
+        v_threshold: float = 1.0,
+        v_reset: float | None = 0.0,
+        decay_input: bool = True,
+        detach_reset: bool = False,
+        surrogate: Surrogate | None = None,
+        backend: str = "eager",
+        *,
+        learn_tau: bool = True,
+    ) -> None:
+        super().__init__(tau, v_threshold, v_reset, decay_input, detach_reset, surrogate, backend)
+        if not isinstance(learn_tau, bool):
+            raise TypeError(f"PLIF: learn_tau must be True or False, got {learn_tau!r}")
+        self.learn_tau = learn_tau
+        w = torch.tensor(-math.log(self.tau_init - 1.0))
+        if learn_tau:
+            self.w = nn.Parameter(w)
+        else:
+            self.register_buffer("w", w)
+
+    # The configuration (what compiled code specialises on) keeps the initial tau; the learned
+    # one travels as a tensor, r = sigmoid(w), beside X.
+    @property
+    def tau(self) -> float:
+        """The learned time constant 1 / sigmoid(w) (a float; the initial value before w exists)."""
+        w = self.__dict__.get("_parameters", {}).get("w")
+        if w is None:
+            w = self.__dict__.get("_buffers", {}).get("w")
+        return self.tau_init if w is None else float(1.0 / torch.sigmoid(w.detach().double()))
+
+    @tau.setter
+    def tau(self, value: float) -> None:
+        self.tau_init = float(value)
+
+    def reciprocal_tau(self) -> torch.Tensor:
+        """r = 1/tau = sigmoid(w), differentiable in w (what the charge multiplies by)."""
+        return self.w.sigmoid()
+
+    def leak_factor(self) -> float:
+        """The learned leak factor 1 - 1/tau below threshold (LIF's at tau = 2 is 0.5)."""
+        return float(1.0 - torch.sigmoid(self.w.detach().double()))
+
+    def _k(self, like: torch.Tensor) -> torch.Tensor:
+        return self.reciprocal_tau()
+
+    def _one_step(self, x: torch.Tensor, v: torch.Tensor) -> F.StepRecord:
+        return F.plif_step(
+            x, v, self.reciprocal_tau().to(x.dtype), self.v_threshold, self.v_reset, self.decay_input,
+            self.surrogate, self.detach_reset,
+        )
+
+    def extra_repr(self) -> str:
+        fixed = ", learn_tau=False" if not self.learn_tau else ""
+        return f"tau={self.tau:.4g} (init {self.tau_init:g}){fixed}, " + super().extra_repr().split(", ", 1)[1]

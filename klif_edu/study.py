@@ -1,4 +1,4 @@
-"""A paired, multi-seed comparison of neuron variants: KLIF, LIF and KLIF's two ablations.
+"""A paired, multi-seed comparison of neuron variants: KLIF, LIF, PLIF, KLIF's ablations and k's two effects.
 
     summary = run_study(StudyConfig(dataset="fashion-mnist", seeds=5, epochs=2, limit_train=10000))
     summary["comparisons"]["klif - lif"]      # per-seed differences, mean, sd, 95 % interval
@@ -33,6 +33,7 @@ from .run_identity import STUDY_MAY_DIFFER, describe, differences, identity_of_c
 
 __all__ = [
     "VARIANTS",
+    "DEFAULT_VARIANTS",
     "COMPARISONS",
     "METHOD",
     "StudyConfig",
@@ -50,10 +51,14 @@ __all__ = [
     "committed_study",
     "COMMITTED",
     "COMMITTED_LONGER",
+    "COMMITTED_PEERS",
 ]
 
-#: The variants: the paper's KLIF, LIF, and KLIF with one ingredient removed (see klif_edu.models).
-VARIANTS = ("klif", "lif", "k-only", "gate-only")
+#: The variants: the paper's KLIF, LIF, KLIF with one ingredient removed, PLIF (a learned leak), and
+#: KLIF with k on the firing only (k-fire) or on the leak only (k-leak) (see klif_edu.models).
+VARIANTS = ("klif", "lif", "k-only", "gate-only", "plif", "k-fire", "k-leak")
+#: What `klif-edu study` runs when no --variants are given (the first study's 2 x 2 design).
+DEFAULT_VARIANTS = ("klif", "lif", "k-only", "gate-only")
 #: The paired comparisons reported when both variants ran; KLIF - LIF is the headline.
 #: The four variants are a 2 x 2 design (learnable k: yes/no, ReLU gate: yes/no).
 COMPARISONS = (
@@ -62,11 +67,20 @@ COMPARISONS = (
     ("gate-only", "lif"),  # the ReLU gate alone
     ("klif", "gate-only"),  # adding a learnable k to the gate
     ("klif", "k-only"),  # adding the gate to a learnable k
+    ("plif", "lif"),  # a learned leak (PLIF's tau)
+    ("klif", "plif"),  # KLIF against the neuron that learns only the leak
+    ("k-fire", "lif"),  # k on the firing (threshold, surrogate) alone
+    ("k-leak", "lif"),  # k on the leak alone
+    ("klif", "k-fire"),  # what k's effect on the leak adds
+    ("klif", "k-leak"),  # what k's effect on the firing adds
+    ("k-fire", "plif"),  # k's firing effect against a learned leak
 )
 #: The real study committed with the repository (relative to its root).
 COMMITTED = Path("results") / "study_fashion_mnist.json"
 #: The same study at a longer budget (10,000 images x 2 epochs, 5 seeds), where k moves further.
 COMMITTED_LONGER = Path("results") / "study_fashion_mnist_10k_2ep.json"
+#: KLIF among its peers: KLIF, LIF, PLIF, k-fire and k-leak at the longer budget (10,000 images x 2 epochs).
+COMMITTED_PEERS = Path("results") / "study_fashion_mnist_peers.json"
 METHOD = "paired t-interval: mean(d) +/- t(0.975, n-1) * sd(d) / sqrt(n), d = per-seed difference"
 #: The study's settings that must match for --resume to continue it (with the data folder and the
 #: device: ``study_identity``); what may differ inside a study is ``run_identity.STUDY_MAY_DIFFER`` (nothing).
@@ -83,7 +97,7 @@ class StudyConfig:
     """Settings of a study: the variants, how many seeds, and one training budget shared by all runs."""
 
     dataset: str = "embedded-fashion-mnist"
-    variants: Sequence[str] = VARIANTS
+    variants: Sequence[str] = DEFAULT_VARIANTS
     seeds: int = 5
     first_seed: int = 0
     epochs: int = 1
@@ -208,6 +222,7 @@ def summarize(config: StudyConfig, metrics: dict[str, dict[int, dict[str, Any]]]
         mean, sd = mean_sd(acc) if acc else (None, None)
         variants[v] = {"seeds": done, "test_accuracy": acc, "mean": mean, "sd": sd,
                        "k": [runs[s].get("k", {}) for s in done],
+                       **({"tau": [runs[s].get("tau", {}) for s in done]} if v == "plif" else {}),
                        "wall_time_s": [runs[s].get("wall_time_s") for s in done]}
     comparisons = {}
     for a, b in COMPARISONS:
@@ -231,7 +246,8 @@ def summarize(config: StudyConfig, metrics: dict[str, dict[int, dict[str, Any]]]
         "hardware": {"device": device, "mixed_precision": mixed, "platform": platform.platform(),
                      "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
                      "torch_threads": torch.get_num_threads(), "torch_version": str(torch.__version__),
-                     "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None},
+                     "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+                     "environment": first.get("environment")},  # the first run's (klif_edu.provenance)
     }
 
 
@@ -388,7 +404,8 @@ def load_summary(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def committed_study(path: Path = COMMITTED) -> dict[str, Any] | None:
-    """A real Fashion-MNIST study committed under results/ (``COMMITTED`` or ``COMMITTED_LONGER``), as
+    """A real Fashion-MNIST study committed under results/ (``COMMITTED``, ``COMMITTED_LONGER``
+    or ``COMMITTED_PEERS``), as
     shipped with klif-edu (the installed package's copy, or the checkout's); None when it is missing."""
     from .resources import ResourceMissing, resource_path
 

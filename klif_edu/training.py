@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSamp
 from tqdm.auto import tqdm
 
 from . import history as hist
+from .provenance import run_environment
 from .checkpoint import save_checkpoint, write_json_atomic
 from .config import LOSSES, TrainConfig, default_out
 from .device import DistInfo, close_distributed, explain_device, init_distributed, select_device
@@ -106,9 +107,10 @@ def _k_row(model: SpikingNet) -> dict[str, Any]:
     """k, slope and width per layer (the last two from the effective surrogate)."""
     k = model.k_values()
     if not k:
-        return {"k": {}}
+        return {"k": {}, **({"tau": model.tau_values()} if model.tau_values() else {})}
     first = next(iter(model.neurons().values()))
-    shape = hist.surrogate_shape(first.surrogate, k, first.v_threshold)
+    fire_k = {n: v if model.neurons()[n].config.k_on_fire else 1.0 for n, v in k.items()}  # k-leak: LIF's surrogate
+    shape = hist.surrogate_shape(first.surrogate, fire_k, first.v_threshold)
     return {
         "k": k,
         "slope": {n: _finite_or_none(s) for n, (s, _) in shape.items()},
@@ -304,8 +306,9 @@ def _train_epoch(run: _Run, net: torch.nn.Module, epoch: int) -> tuple[float, fl
             window.zero_()
             if info.is_main:
                 k = model.k_values()
+                tau = model.tau_values()
                 run.history["steps"].append({"step": run.step, "epoch": epoch, "loss": w[0] / w[2],
-                                             "accuracy": w[1] / w[2], "lr": lr, "k": k})
+                                             "accuracy": w[1] / w[2], "lr": lr, "k": k, **({"tau": tau} if tau else {})})
                 bar.set_postfix(loss=f"{w[0] / w[2]:.4f}", acc=f"{w[1] / w[2]:.3f}",
                                 **({"k": ",".join(f"{v:.3f}" for v in k.values())} if k else {}))
     return (*_all_reduce(sums.tolist(), device, info), lr)
@@ -354,6 +357,7 @@ def _metrics(run: _Run, train_time: float, seen: int) -> dict[str, Any]:
         "wall_time_s": run.wall, "train_time_s_this_session": train_time,
         "images_per_s_this_session": seen / train_time if train_time > 0 else None,
         "torch_version": str(torch.__version__), "identity": run.identity,
+        "tau": run.model.tau_values(), "environment": run_environment(run.device),  # provenance: not identity
     }
 
 

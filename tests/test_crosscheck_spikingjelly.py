@@ -62,3 +62,36 @@ def test_same_spikes_voltage_and_gradients(klif, k, v_reset, decay_input, scale_
             torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(tr.v, ref.v_seq, rtol=0, atol=1e-12)
     assert s_ref.sum() > 0  # the case exercises firing and reset
+
+
+PLIF_CASES = [
+    (tau, v_reset, decay_input, detach_reset, shape)
+    for tau in (2.0, 3.5)
+    for v_reset, decay_input, detach_reset, shape in itertools.product(RESETS, [True, False], [False, True], SHAPES)
+]
+
+
+@pytest.mark.parametrize("tau, v_reset, decay_input, detach_reset, shape", PLIF_CASES)
+def test_plif_same_as_parametric_lif_node(tau, v_reset, decay_input, detach_reset, shape):
+    """PLIF against SpikingJelly's ParametricLIFNode: spikes, V, dL/dX and the learned w's gradient."""
+    from klif_edu import PLIF
+
+    kw = dict(v_threshold=1.0, v_reset=v_reset, decay_input=decay_input, detach_reset=detach_reset)
+    gen = torch.Generator().manual_seed(zlib.crc32(repr(("plif", tau, v_reset, decay_input, shape)).encode()))
+    x = (torch.randn(*shape, generator=gen, dtype=torch.float64) * 1.5 + 0.8).requires_grad_()
+    upstream = torch.randn(*shape, generator=gen, dtype=torch.float64)
+    ref = sj_neuron.ParametricLIFNode(init_tau=tau, step_mode="m", store_v_seq=True, **kw).double()
+    s_ref = ref(x)
+    gx_ref, gw_ref = torch.autograd.grad(s_ref, [x, ref.w], upstream)
+
+    ours = PLIF(tau=tau, **kw).double()
+    assert torch.equal(ours.w, ref.w.detach())  # the same parametrisation: w = -log(tau - 1)
+    for path in ("fused", "reference"):
+        tr = ours.trace(x)
+        s = ours(x) if path == "fused" else tr.s
+        gx, gw = torch.autograd.grad(s, [x, ours.w], upstream)
+        assert torch.equal(s, s_ref), path
+        torch.testing.assert_close(gx, gx_ref, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(gw, gw_ref, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(tr.v, ref.v_seq, rtol=0, atol=1e-12)
+    assert s_ref.sum() > 0 and gw_ref.abs() > 0  # firing, reset and a w gradient are exercised

@@ -169,6 +169,7 @@ HAND = {
     "12.interval_low": 0.36 - 2.776445105 * math.sqrt(0.168 / 5),  # sd^2 = 0.672 / 4, t(0.975, 4) from a table
     # same mean 0.36 and sd sqrt(0.168): n = 7 gives 0.36 - 2.447 * 0.4099 / sqrt(7) = -0.019, n = 8 (t = 2.365) +0.017
     "12.detectable": 8,
+    "13.k_fire_leak": 1 - 1 / 2,  # k-fire carries ReLU(H): LIF's leak whatever k is
 }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from . import network_series, neuron_series, study_series, training_series
+from . import network_series, neuron_series, peers_series, study_series, training_series
 from ..surrogate import Surrogate
 from ._exercise import _CHOICE, _INTEGER, _NUMBER, Exercise
 
@@ -29,6 +29,7 @@ __all__ = ["Exercise", "EXERCISES", "check", "solution", "names"]
 EXERCISES: dict[str, Exercise] = {
     ex.name: ex
     for ex in neuron_series.EXERCISES + network_series.EXERCISES + training_series.EXERCISES + study_series.EXERCISES
+    + peers_series.EXERCISES
 }
 
 

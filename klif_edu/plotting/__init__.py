@@ -12,6 +12,7 @@ from ._common import PALETTE
 from .dynamics import plot_k_dynamics
 from .events import plot_event_rate, plot_events_3d, plot_frame_strip, plot_polarity
 from .learning import plot_k_history, plot_learned_surrogate
+from .peers import peer_neurons, plot_learned_leaks, plot_peer_neurons
 from .spikes import plot_firing_rate, plot_raster
 from .study import plot_study
 from .surrogates import plot_effective_surrogate, plot_surrogate
@@ -34,4 +35,7 @@ __all__ = [
     "plot_k_history",
     "plot_learned_surrogate",
     "plot_study",
+    "plot_peer_neurons",
+    "peer_neurons",
+    "plot_learned_leaks",
 ]

@@ -9,7 +9,8 @@ from matplotlib.figure import Figure
 
 from ._common import PALETTE
 
-_COLOURS = {"klif": PALETTE["KLIF"], "lif": PALETTE["LIF"], "k-only": "tab:orange", "gate-only": "tab:olive"}
+_COLOURS = {"klif": PALETTE["KLIF"], "lif": PALETTE["LIF"], "k-only": "tab:orange", "gate-only": "tab:olive",
+            "plif": "tab:pink", "k-fire": "tab:red", "k-leak": "tab:cyan"}
 
 
 def _check_summary(summary: object) -> Mapping[str, Any]:
@@ -23,7 +24,7 @@ def plot_study(summary: Mapping[str, Any], fig: Figure | None = None) -> Figure:
     """Left: test accuracy per variant, one dot per seed (lines join a seed's runs), dash = mean.
     Right: per-seed paired differences a - b with the mean and its 95 % paired t-interval."""
     summary = _check_summary(summary)
-    fig = fig or plt.figure(figsize=(11, 4.2), layout="constrained")
+    fig = fig or plt.figure(figsize=(11, max(4.2, 1.6 + 0.42 * len(summary["comparisons"]))), layout="constrained")
     ax_acc, ax_diff = fig.subplots(1, 2, width_ratios=(1, 1.25))
     variants = [v for v, d in summary["variants"].items() if d["test_accuracy"]]
     by_seed: dict[int, list[tuple[int, float]]] = {}
