@@ -76,7 +76,7 @@ def _margin(klif: float, lif: float) -> float:
     from ..reproduction import margins
 
     rows = [{"asked_for": "x", "dataset": "x", "mode": "full", "arch": "paper", "epochs": 1, "time_steps": 8,
-             "train_size": 1, "seed": 0, "path": f"runs/x/{n}/metrics.json", "neuron": n, "test_accuracy": a}
+             "train_size": 1, "seed": 0, "identity": {}, "path": f"runs/x/{n}/metrics.json", "neuron": n, "test_accuracy": a}
             for n, a in (("klif", klif), ("lif", lif))]
     return margins(rows)[0]["margin"]
 
