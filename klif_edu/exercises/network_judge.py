@@ -228,8 +228,8 @@ def _check_readout(rates: torch.Tensor, t: int, voters: int) -> None:
                       "or a sigmoid.")
     fine = (slots.round() % t) != 0
     if t > 1 and int((rates > 0).sum()) >= 8 and not bool(fine.any()):
-        raise Mistake(f"All its rates are multiples of 1/{voters}, as if it read one time step only: average the "
-                      "output spikes over all T steps (torch.stack(out).mean(0)).")
+        raise Mistake(f"All its rates are multiples of 1/{voters}, as if it read one time step only (or summed "
+                      "over time): average the output spikes over all T steps (torch.stack(out).mean(0)).")
 
 
 def _differs(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -249,8 +249,8 @@ def _rates(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def _check_behaviour(model: nn.Module, x: torch.Tensor, rates: torch.Tensor, gen: torch.Generator) -> None:
     t = x.shape[0]
-    const = torch.randn((1, *x.shape[1:]), generator=gen).expand(2 * t, *x.shape[1:]).contiguous()
-    long = _rates(model, const)  # sums over 2T steps overflow [0, 1] here
+    const = torch.randn((1, *x.shape[1:]), generator=gen).expand(4 * t, *x.shape[1:]).contiguous()
+    long = _rates(model, const)  # sums over 4T steps overflow [0, 1] here
     if _differs(_rates(model, x), rates):
         raise Mistake("The same input gave a different output on a second call: start every neuron from rest "
                       "in each forward (v1 = v2 = v3 = None inside forward), not from what the last call left.")
