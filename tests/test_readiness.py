@@ -57,10 +57,10 @@ def test_lesson_estimate_arithmetic(share, monkeypatch):
     monkeypatch.setattr(readiness, "CALIBRATION", 2.0)
     estimates = {e.notebook: e for e in readiness.lesson_estimates(CPU)}
     assert set(estimates) == set(readiness.LESSON_NOTEBOOKS)
-    gesture = estimates["10_dvs_gesture"]  # no data here: the embedded events stand in, 8 epochs of 2,000
+    gesture = estimates["10_dvs_gesture"]  # no data here: the embedded events stand in (60 + 20 samples per class)
     plan = plan_run("dvs-gesture", device="cpu", mode="lesson")
     assert gesture.trained_on == plan.train_dataset == "embedded-events"
-    assert gesture.images == pytest.approx(plan.epochs * 2000 + (plan.epochs + 1) * 500 / 3)
+    assert gesture.images == pytest.approx(plan.epochs * 600 + (plan.epochs + 1) * 200 / 3)
     assert gesture.seconds == pytest.approx(2 * gesture.images * 0.01 * 2.0 + readiness.NOTEBOOK_OVERHEAD_S)
     assert "embedded-events standing in for dvs-gesture" in gesture.line()
 
