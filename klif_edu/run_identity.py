@@ -73,6 +73,13 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
+def _data_folder(data_dir: Any) -> str:
+    """The data folder a run reads, resolved (the default named or not is one folder)."""
+    from .data import data_root
+
+    return str(data_root(data_dir).expanduser().resolve())
+
+
 def identity_of_config(config: Any, spec: Any, device: torch.device | None = None) -> dict[str, Any]:
     """The identity of the run ``config`` makes, as far as it is known before data and network exist."""
     from .device import explain_device
@@ -84,7 +91,7 @@ def identity_of_config(config: Any, spec: Any, device: torch.device | None = Non
         "loss": config.loss, "seed": config.seed, "limit_train": config.limit_train, "limit_test": config.limit_test,
         "backend": config.backend, "neuron_kwargs": _plain(config.neuron_kwargs),
         "dvs_split": config.dvs_split if spec.name == "cifar10-dvs" else None,
-        "data_dir": None if config.data_dir is None else str(config.data_dir),
+        "data_dir": _data_folder(config.data_dir),
         "device": device.type, "mixed_precision": bool(config.amp and device.type == "cuda"),
         "epochs": config.epochs,
     }

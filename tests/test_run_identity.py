@@ -197,3 +197,20 @@ def test_the_reproduction_table_pairs_only_runs_of_one_identity(tmp_path):
     _row(tmp_path, "d", "lif", 0.8, identity={"neuron": "lif", "seed": 0, "device": "cpu"})
     pairs = margins(collect_runs(tmp_path))
     assert [p["folder"] for p in pairs] == [str(tmp_path / "d")]
+
+
+def test_the_data_folder_is_compared_resolved(monkeypatch, tmp_path):
+    """The default data folder named explicitly is the same folder; another folder is not."""
+    from klif_edu.config import TrainConfig
+    from klif_edu.data import data_root, get_spec
+    from klif_edu.run_identity import identity_of_config
+
+    monkeypatch.setenv("KLIF_EDU_DATA", str(tmp_path / "share"))
+    spec = get_spec("embedded-fashion-mnist")
+    default = identity_of_config(TrainConfig(dataset="embedded-fashion-mnist", neuron="klif"), spec)
+    named = identity_of_config(TrainConfig(dataset="embedded-fashion-mnist", neuron="klif",
+                                           data_dir=str(data_root())), spec)
+    other = identity_of_config(TrainConfig(dataset="embedded-fashion-mnist", neuron="klif",
+                                           data_dir=str(tmp_path / "elsewhere")), spec)
+    assert differences(default, named) == []
+    assert [d[0] for d in differences(default, other)] == ["data_dir"]
