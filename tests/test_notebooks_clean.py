@@ -120,17 +120,18 @@ def test_exercises_are_registered_and_left_for_the_student(path):
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_correctness_is_checked_outside_the_students_cells(path):
-    """Every notebook's claims are checked: 01-04 by injected cells (test_neuron_notebooks), the
-    training notebooks and 11 by injected cells (test_training_notebooks), 12 by injected cells
-    (test_study_notebook), the others by assert cells that teach (a hand computation equal to the library's, say)."""
+    """Every notebook's claims are checked by cells a test injects (01-04: test_neuron_notebooks;
+    05-11: test_training_notebooks; 12: test_study_notebook; 13: test_peers_notebook), never by an
+    assert in a cell students read."""
     from test_neuron_notebooks import CHECKS as NEURON_CHECKS
+    from test_peers_notebook import NAME as PEERS
     from test_study_notebook import NAME as STUDY
     from test_training_notebooks import TRAINING
 
-    if path.name in NEURON_CHECKS or path.name in TRAINING or path.name in ("11_reproduction.ipynb", STUDY):
-        return
-    srcs = _code(_load(path))
-    assert sum("assert" in s for s in srcs) >= 3, f"{path.name}: no injected checks and too few assert cells"
+    assert path.name in NEURON_CHECKS or path.name in TRAINING or path.name in ("11_reproduction.ipynb", STUDY, PEERS), \
+        f"{path.name}: no test injects its checks"
+    assert not [s for s in _code(_load(path)) if re.search(r"^\s*assert\b", s, re.M)], \
+        f"{path.name}: an assert in a cell students read; inject the check from a test instead"
 
 
 def test_klif_notebook_ends_explorer_cells_with_the_explorer():
