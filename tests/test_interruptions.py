@@ -31,14 +31,7 @@ from test_training import TOY, fake_set
 
 DATA = {"train_set": fake_set(TOY, 16), "test_set": fake_set(TOY, 8, seed=1), "spec": TOY}
 TRAIN_POINTS, STUDY_POINTS = 24, 8
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks train many times faster on one thread than on two contended ones; the numbers
-    compared are all computed under the same setting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 #: Where an interruption can land: (module, function) pairs, one call counter across all of them.
 POINTS = [(training, "train_step"), (training, "save_checkpoint"), (training, "write_json_atomic"),

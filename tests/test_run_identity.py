@@ -21,14 +21,7 @@ STUDY = ["study", "--dataset", "embedded-fashion-mnist", "--variants", "klif", "
          "--limit-train", "32", "--limit-test", "16", "--batch-size", "16", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks train many times faster on one thread than on two contended ones; the numbers
-    compared are all computed under the same setting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _ctrl_c_at(monkeypatch, call: int) -> None:
