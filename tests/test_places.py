@@ -100,16 +100,22 @@ def test_a_folder_nobody_can_write_even_root_is_seen_as_read_only():
     assert not places.writable_dir("/proc")
 
 
-def test_read_only_share_keeps_frames_in_the_user_cache(installed, tmp_path, monkeypatch):
-    """KLIF_EDU_DATA on a read-only class share: frames are cached in the user's cache, nothing in the share."""
-    home, _ = installed
-    share = tmp_path / "share"
-    (share / "embedded").mkdir(parents=True)
+def _share_with_events(tmp_path: Path, monkeypatch) -> Path:
+    """A class share (KLIF_EDU_DATA) holding a copy of the shipped embedded event file."""
     from klif_edu.data.embedded import EVENTS_FILE
 
+    share = tmp_path / "share"
+    (share / "embedded").mkdir(parents=True)
     shipped = environment.source_root() / "data" / "embedded" / EVENTS_FILE
     (share / "embedded" / EVENTS_FILE).write_bytes(shipped.read_bytes())
     monkeypatch.setenv("KLIF_EDU_DATA", str(share))
+    return share
+
+
+def test_read_only_share_keeps_frames_in_the_user_cache(installed, tmp_path, monkeypatch):
+    """KLIF_EDU_DATA on a read-only class share: frames are cached in the user's cache, nothing in the share."""
+    home, _ = installed
+    share = _share_with_events(tmp_path, monkeypatch)
     before = sorted(p.relative_to(share) for p in share.rglob("*"))
     monkeypatch.setattr(places, "writable_dir", lambda path: not Path(path).is_relative_to(share))
     ds = load_dataset("embedded-events", "test", time_steps=4)
@@ -129,13 +135,7 @@ def test_read_only_share_keeps_frames_in_the_user_cache(installed, tmp_path, mon
 def test_a_share_with_frames_built_by_the_teacher_is_read_not_rebuilt(installed, tmp_path, monkeypatch):
     """The teacher builds the frame cache into the share once (writable then); students read it, write nothing."""
     home, _ = installed
-    share = tmp_path / "share"
-    (share / "embedded").mkdir(parents=True)
-    from klif_edu.data.embedded import EVENTS_FILE
-
-    shipped = environment.source_root() / "data" / "embedded" / EVENTS_FILE
-    (share / "embedded" / EVENTS_FILE).write_bytes(shipped.read_bytes())
-    monkeypatch.setenv("KLIF_EDU_DATA", str(share))
+    share = _share_with_events(tmp_path, monkeypatch)
     teacher = load_dataset("embedded-events", "test", time_steps=4)
     built = [teacher[i][0] for i in range(3)]
     assert teacher.cache_writes == 3 and len(list((share / "cache").rglob("*.npz"))) == 3
